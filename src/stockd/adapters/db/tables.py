@@ -1,0 +1,176 @@
+"""The schema, in SQLAlchemy Core. Invariants that matter are CHECK constraints, enforced by the database."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+)
+
+from stockd.adapters.db.types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BigInteger ids autoincrement on PostgreSQL; on SQLite only INTEGER PRIMARY KEY does.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+products = Table(
+    "products",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("unit_cost", Numeric(14, 4), nullable=False),
+    Column("price", Numeric(14, 4), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("unit_cost >= 0 AND price >= 0", name="money_not_negative"),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("kind IN ('warehouse', 'store', '3pl')", name="kind"),
+)
+
+stock = Table(
+    "stock",
+    metadata,
+    Column("sku", String(64), ForeignKey("products.sku"), primary_key=True),
+    Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
+    Column("on_hand", BigInteger, nullable=False, default=0),
+    Column("reserved", BigInteger, nullable=False, default=0),
+    Column("committed", BigInteger, nullable=False, default=0),
+    Column("in_transit", BigInteger, nullable=False, default=0),
+    Column("sequence", BigInteger, nullable=False, default=0),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(
+        "on_hand >= 0 AND reserved >= 0 AND committed >= 0 AND in_transit >= 0", name="buckets_not_negative"
+    ),
+    CheckConstraint("reserved + committed <= on_hand", name="never_oversold"),
+    Index("ix_stock_location", "location"),
+)
+
+movements = Table(
+    "movements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("sku", String(64), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("d_on_hand", BigInteger, nullable=False),
+    Column("d_reserved", BigInteger, nullable=False),
+    Column("d_committed", BigInteger, nullable=False),
+    Column("d_in_transit", BigInteger, nullable=False),
+    Column("on_hand", BigInteger, nullable=False),
+    Column("reserved", BigInteger, nullable=False),
+    Column("committed", BigInteger, nullable=False),
+    Column("in_transit", BigInteger, nullable=False),
+    Column("reason", String(64)),
+    Column("reference", String(200)),
+    Column("actor", String(120), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("request_id", String(64)),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    ForeignKeyConstraint(["sku", "location"], ["stock.sku", "stock.location"]),
+    Index("ix_movements_sku_location_sequence", "sku", "location", "sequence", unique=True),
+    Index("ix_movements_occurred_at", "occurred_at"),
+    Index("ix_movements_reference", "reference"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("sku", String(64)),
+    Column("location", String(64)),
+    Column("sequence", BigInteger),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Index("ix_outbox_unpublished", "published_at", "id"),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("order_id", String(128), unique=True),
+    Column("channel", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    CheckConstraint(
+        "status IN ('active', 'committed', 'shipped', 'released', 'expired')", name="status"
+    ),
+    Index("ix_reservations_status_expires_at", "status", "expires_at"),
+)
+
+reservation_lines = Table(
+    "reservation_lines",
+    metadata,
+    Column("reservation_id", String(36), ForeignKey("reservations.id"), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    Index("ix_reservation_lines_sku", "sku"),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("source", String(64), ForeignKey("locations.code"), nullable=False),
+    Column("destination", String(64), ForeignKey("locations.code"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime),
+    CheckConstraint("source <> destination", name="two_locations"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(160), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)
+
+# Columns of the stock row that the ledger sums must reproduce (invariant 7).
+BUCKETS = ("on_hand", "reserved", "committed", "in_transit")

@@ -1,0 +1,89 @@
+"""One database transaction per use case (Core, explicit SQL); repositories bound to its connection."""
+
+from __future__ import annotations
+
+import sqlite3
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from stockd.adapters.db.catalog import SqlLocationRepository, SqlProductRepository
+from stockd.adapters.db.idempotency import SqlIdempotencyStore
+from stockd.adapters.db.ledger import SqlLedger
+from stockd.adapters.db.queries import SqlMovementReader, SqlStockReader
+from stockd.adapters.db.reservations import SqlReservationRepository, SqlTransferRepository
+from stockd.service_layer.ports import IdGenerator
+
+# PostgreSQL: serialization_failure, deadlock_detected, unique_violation (a twin request won the race).
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "23505"}
+_UNAVAILABLE_SQLSTATES_PREFIXES = ("08", "57P")
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, new_id: IdGenerator) -> None:
+        self._engine = engine
+        self._new_id = new_id
+        self._conn: AsyncConnection | None = None
+        self._tx: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        try:
+            self._tx = await conn.begin()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn = conn
+        self.products = SqlProductRepository(conn)
+        self.locations = SqlLocationRepository(conn)
+        self.ledger = SqlLedger(conn, self._new_id)
+        self.stock = SqlStockReader(conn)
+        self.movements = SqlMovementReader(conn)
+        self.reservations = SqlReservationRepository(conn)
+        self.transfers = SqlTransferRepository(conn)
+        self.idempotency = SqlIdempotencyStore(conn)
+        return self
+
+    @property
+    def connection(self) -> AsyncConnection:
+        assert self._conn is not None, "use the unit of work inside 'async with'"
+        return self._conn
+
+    async def commit(self) -> None:
+        assert self._tx is not None
+        await self._tx.commit()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._conn is not None and self._tx is not None
+        try:
+            if self._tx.is_active:
+                await self._tx.rollback()
+        finally:
+            await self._conn.close()
+
+    def is_transient(self, exc: BaseException) -> bool:
+        if isinstance(exc, DBAPIError):
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate in _TRANSIENT_SQLSTATES:
+                return True
+            if isinstance(exc, IntegrityError) and self._engine.dialect.name == "sqlite":
+                return "UNIQUE constraint failed" in str(exc.orig)
+            return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
+        return False
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        if isinstance(exc, PoolTimeoutError | ConnectionError | OSError):
+            return True
+        if isinstance(exc, InterfaceError):
+            return True
+        if isinstance(exc, OperationalError | DBAPIError):
+            sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+            if sqlstate.startswith(_UNAVAILABLE_SQLSTATES_PREFIXES):
+                return True
+            return bool(exc.connection_invalidated)
+        return False

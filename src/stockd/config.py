@@ -1,0 +1,26 @@
+"""Settings, read from the environment (prefix STOCKD_). Nothing connects at import."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STOCKD_", extra="forbid")
+
+    database_url: str = Field(
+        default="sqlite:///./stockd.db",
+        description="sqlite:///path.db (embedded default) or postgresql://user@host:5432/db",
+    )
+    pool_size: int = Field(default=20, ge=1, le=500)
+    reservation_ttl_seconds: int = Field(default=1800, ge=1, description="default hold before expiry")
+    max_reservation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+    sweep_interval_seconds: float = Field(default=5.0, gt=0)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    require_idempotency_key: bool = False
+    idempotency_retention_hours: int = Field(default=48, ge=1)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "info"
+    log_json: bool = True

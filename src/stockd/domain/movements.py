@@ -1,0 +1,100 @@
+"""Movements: the append-only ledger entries. Each one says how one stock row moved, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from stockd.domain.errors import ValidationError
+from stockd.domain.stock import Delta, StockLevel
+
+
+class MovementKind(StrEnum):
+    RECEIVED = "received"
+    RESERVED = "reserved"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    COMMITTED = "committed"
+    SHIPPED = "shipped"
+    ADJUSTED = "adjusted"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
+    TRANSFER_RECEIVED = "transfer_received"
+    RETURNED = "returned"
+
+    @property
+    def event_type(self) -> str:
+        """The event published for this kind of movement (DESIGN.md, Events)."""
+        if self in (MovementKind.TRANSFER_OUT, MovementKind.TRANSFER_IN):
+            return "stock.transferred"
+        if self is MovementKind.TRANSFER_RECEIVED:
+            return "stock.received"
+        return f"stock.{self.value}"
+
+
+class AdjustReason(StrEnum):
+    DAMAGED = "damaged"
+    SHRINKAGE = "shrinkage"
+    FOUND = "found"
+    CORRECTION = "correction"
+
+
+def adjustment_delta(quantity: int, reason: AdjustReason) -> Delta:
+    """Damaged and shrinkage only remove stock, found only adds it, a correction goes either way."""
+    if quantity == 0:
+        raise ValidationError("an adjustment must change the quantity (got 0)")
+    if reason in (AdjustReason.DAMAGED, AdjustReason.SHRINKAGE) and quantity > 0:
+        raise ValidationError(f"reason {reason.value!r} removes stock: quantity must be negative")
+    if reason is AdjustReason.FOUND and quantity < 0:
+        raise ValidationError("reason 'found' adds stock: quantity must be positive")
+    return Delta(on_hand=quantity)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A movement about to be applied: the row, the kind, the delta and why."""
+
+    sku: str
+    location: str
+    kind: MovementKind
+    delta: Delta
+    quantity: int
+    reason: str | None = None
+    reference: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.sku, self.location)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A change as recorded in the ledger, with the row's numbers after it."""
+
+    id: int
+    sku: str
+    location: str
+    kind: MovementKind
+    quantity: int
+    delta: Delta
+    after: StockLevel
+    reason: str | None
+    reference: str | None
+    actor: str
+    role: str
+    request_id: str | None
+    occurred_at: datetime
+    event_id: str
+
+    @property
+    def before(self) -> StockLevel:
+        return StockLevel(
+            self.sku,
+            self.location,
+            self.after.on_hand - self.delta.on_hand,
+            self.after.reserved - self.delta.reserved,
+            self.after.committed - self.delta.committed,
+            self.after.in_transit - self.delta.in_transit,
+            self.after.sequence - 1,
+        )

@@ -1,0 +1,77 @@
+"""Use cases for products and locations."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from stockd.domain.catalog import Location, Product
+from stockd.domain.errors import AlreadyExistsError, UnknownLocationError, UnknownProductError, ValidationError
+from stockd.service_layer.commands import CreateLocation, CreateProduct, UpdateLocation, UpdateProduct
+from stockd.service_layer.env import Env
+from stockd.service_layer.ports import UnitOfWork
+
+
+async def create_product(uow: UnitOfWork, env: Env, cmd: CreateProduct) -> Product:
+    """A SKU is created once; its price and cost are never negative."""
+    if await uow.products.get(cmd.sku) is not None:
+        raise AlreadyExistsError(f"product {cmd.sku!r} already exists")
+    _check_money(cmd.unit_cost, cmd.price)
+    now = env.clock.now()
+    product = Product(cmd.sku, cmd.name, cmd.unit_cost, cmd.price, now, now)
+    await uow.products.add(product)
+    return product
+
+
+async def update_product(uow: UnitOfWork, env: Env, cmd: UpdateProduct) -> Product:
+    current = await get_product(uow, cmd.sku)
+    updated = replace(
+        current,
+        name=cmd.name if cmd.name is not None else current.name,
+        unit_cost=cmd.unit_cost if cmd.unit_cost is not None else current.unit_cost,
+        price=cmd.price if cmd.price is not None else current.price,
+        updated_at=env.clock.now(),
+    )
+    _check_money(updated.unit_cost, updated.price)
+    await uow.products.update(updated)
+    return updated
+
+
+async def get_product(uow: UnitOfWork, sku: str) -> Product:
+    product = await uow.products.get(sku)
+    if product is None:
+        raise UnknownProductError(sku)
+    return product
+
+
+async def create_location(uow: UnitOfWork, env: Env, cmd: CreateLocation) -> Location:
+    if await uow.locations.get(cmd.code) is not None:
+        raise AlreadyExistsError(f"location {cmd.code!r} already exists")
+    now = env.clock.now()
+    location = Location(cmd.code, cmd.name, cmd.kind, now, now)
+    await uow.locations.add(location)
+    return location
+
+
+async def update_location(uow: UnitOfWork, env: Env, cmd: UpdateLocation) -> Location:
+    current = await get_location(uow, cmd.code)
+    updated = replace(
+        current,
+        name=cmd.name if cmd.name is not None else current.name,
+        kind=cmd.kind if cmd.kind is not None else current.kind,
+        updated_at=env.clock.now(),
+    )
+    await uow.locations.update(updated)
+    return updated
+
+
+async def get_location(uow: UnitOfWork, code: str) -> Location:
+    location = await uow.locations.get(code)
+    if location is None:
+        raise UnknownLocationError(code)
+    return location
+
+
+def _check_money(*amounts: object) -> None:
+    for amount in amounts:
+        if amount is not None and amount < 0:  # type: ignore[operator]
+            raise ValidationError("prices and costs cannot be negative")

@@ -1,0 +1,144 @@
+"""The ports the use cases need; adapters implement them (SQL, brokers), tests may fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from stockd.domain.catalog import Location, Product
+from stockd.domain.movements import Change, Movement
+from stockd.domain.reservations import Reservation, ReservationStatus
+from stockd.domain.stock import StockLevel
+from stockd.domain.transfers import Transfer, TransferStatus
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    def __call__(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks for a change: recorded on every ledger movement."""
+
+    name: str
+    role: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    fingerprint: str
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MovementFilter:
+    sku: str | None = None
+    location: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    kind: str | None = None
+    reference: str | None = None
+    after_id: int | None = None
+    limit: int = 100
+
+
+class ProductRepository(Protocol):
+    async def add(self, product: Product) -> None: ...
+    async def get(self, sku: str) -> Product | None: ...
+    async def list(self, limit: int, offset: int, search: str | None = None) -> list[Product]: ...
+    async def update(self, product: Product) -> None: ...
+
+
+class LocationRepository(Protocol):
+    async def add(self, location: Location) -> None: ...
+    async def get(self, code: str) -> Location | None: ...
+    async def list(self, limit: int, offset: int) -> list[Location]: ...
+    async def update(self, location: Location) -> None: ...
+
+
+class Ledger(Protocol):
+    async def record(self, changes: Sequence[Change], actor: Actor, now: datetime) -> list[StockLevel]:
+        """Apply each change to its stock row with a guarded UPDATE, in (sku, location) order, and append
+        its movement and outbox event in the same transaction. Raises InsufficientStockError,
+        UnknownProductError or UnknownLocationError and leaves the caller to roll back."""
+        ...
+
+
+class StockReader(Protocol):
+    async def get(self, sku: str, location: str) -> StockLevel | None: ...
+    async def list(
+        self, sku: str | None, location: str | None, limit: int, offset: int
+    ) -> list[StockLevel]: ...
+    async def for_sku(self, sku: str) -> list[StockLevel]: ...
+
+
+class MovementReader(Protocol):
+    async def list(self, query: MovementFilter) -> list[Movement]: ...
+
+
+class ReservationRepository(Protocol):
+    async def add(self, reservation: Reservation, actor: Actor) -> None: ...
+    async def get(self, reservation_id: str) -> Reservation | None: ...
+    async def get_by_order(self, order_id: str) -> Reservation | None: ...
+    async def transition(
+        self, reservation_id: str, source: ReservationStatus, target: ReservationStatus, now: datetime
+    ) -> bool:
+        """Move one reservation between statuses only if it is still in `source` (a compare-and-set), so
+        two sweepers, or a sweeper and a commit, can never both act on it."""
+        ...
+    async def due_to_expire(
+        self, now: datetime, keys: Sequence[tuple[str, str]] | None, limit: int
+    ) -> list[Reservation]: ...
+
+
+class TransferRepository(Protocol):
+    async def add(self, transfer: Transfer) -> None: ...
+    async def get(self, transfer_id: str) -> Transfer | None: ...
+    async def transition(
+        self, transfer_id: str, source: TransferStatus, target: TransferStatus, now: datetime
+    ) -> bool: ...
+
+
+class IdempotencyStore(Protocol):
+    async def get(self, scope: str, key: str) -> StoredResponse | None: ...
+    async def save(self, scope: str, key: str, response: StoredResponse, now: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction. Leaving the block without commit() rolls everything back."""
+
+    products: ProductRepository
+    locations: LocationRepository
+    ledger: Ledger
+    stock: StockReader
+    movements: MovementReader
+    reservations: ReservationRepository
+    transfers: TransferRepository
+    idempotency: IdempotencyStore
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """A deadlock, a serialization failure or a lost race on a unique key: safe to run again."""
+        ...
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        """The database cannot be reached right now."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
