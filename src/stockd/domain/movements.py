@@ -98,3 +98,14 @@ class Movement:
             self.after.in_transit - self.delta.in_transit,
             self.after.sequence - 1,
         )
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A stock row whose bucket differs from the sum of its ledger movements (there must be none)."""
+
+    sku: str
+    location: str
+    bucket: str
+    row: int
+    ledger: int

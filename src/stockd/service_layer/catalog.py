@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from stockd.domain.catalog import Location, Product
+from stockd.domain.catalog import Location, Product, check_code
 from stockd.domain.errors import AlreadyExistsError, UnknownLocationError, UnknownProductError, ValidationError
 from stockd.service_layer.commands import CreateLocation, CreateProduct, UpdateLocation, UpdateProduct
 from stockd.service_layer.env import Env
@@ -13,6 +13,7 @@ from stockd.service_layer.ports import UnitOfWork
 
 async def create_product(uow: UnitOfWork, env: Env, cmd: CreateProduct) -> Product:
     """A SKU is created once; its price and cost are never negative."""
+    check_code(cmd.sku, "SKU")
     if await uow.products.get(cmd.sku) is not None:
         raise AlreadyExistsError(f"product {cmd.sku!r} already exists")
     _check_money(cmd.unit_cost, cmd.price)
@@ -44,6 +45,7 @@ async def get_product(uow: UnitOfWork, sku: str) -> Product:
 
 
 async def create_location(uow: UnitOfWork, env: Env, cmd: CreateLocation) -> Location:
+    check_code(cmd.code, "location code")
     if await uow.locations.get(cmd.code) is not None:
         raise AlreadyExistsError(f"location {cmd.code!r} already exists")
     now = env.clock.now()

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from stockd.domain.catalog import Location, Product
-from stockd.domain.movements import Change, Movement
+from stockd.domain.movements import Change, Drift, Movement
 from stockd.domain.reservations import Reservation, ReservationStatus
 from stockd.domain.stock import StockLevel
 from stockd.domain.transfers import Transfer, TransferStatus
@@ -83,6 +83,9 @@ class StockReader(Protocol):
 
 class MovementReader(Protocol):
     async def list(self, query: MovementFilter) -> list[Movement]: ...
+    async def drift(self) -> list[Drift]:
+        """Replay the ledger against every stock row (invariant 7)."""
+        ...
 
 
 class ReservationRepository(Protocol):
@@ -111,6 +114,7 @@ class TransferRepository(Protocol):
 class IdempotencyStore(Protocol):
     async def get(self, scope: str, key: str) -> StoredResponse | None: ...
     async def save(self, scope: str, key: str, response: StoredResponse, now: datetime) -> None: ...
+    async def forget_before(self, cutoff: datetime) -> int: ...
 
 
 class UnitOfWork(Protocol):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -10,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stockd.adapters.db.ledger import _RETURNING, level_of
 from stockd.adapters.db.tables import BUCKETS, movements, stock
-from stockd.domain.movements import Movement, MovementKind
+from stockd.domain.movements import Drift, Movement, MovementKind
 from stockd.domain.stock import Delta, StockLevel
 from stockd.service_layer.ports import MovementFilter
 
@@ -70,14 +69,8 @@ class SqlMovementReader:
             stmt = stmt.where(movements.c.id > query.after_id)
         return [_movement(r) for r in await self._conn.execute(stmt)]
 
-
-@dataclass(frozen=True)
-class Drift:
-    sku: str
-    location: str
-    bucket: str
-    row: int
-    ledger: int
+    async def drift(self) -> list[Drift]:
+        return await reconcile(self._conn)
 
 
 async def reconcile(conn: AsyncConnection) -> list[Drift]:
