@@ -90,7 +90,7 @@ async def _settle_live(
     uow: UnitOfWork, env: Env, actor: Actor, reservation_id: str, target: ReservationStatus
 ) -> Reservation:
     reservation = await _load(uow, reservation_id)
-    if reservation.is_expired(env.clock.now()):
+    if reservation.status is ReservationStatus.EXPIRED or reservation.is_expired(env.clock.now()):
         raise ReservationExpiredError(reservation_id)
     return await _settle(uow, env, actor, reservation, target)
 
