@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from stockd.domain.catalog import Location, Product, check_code
 from stockd.domain.errors import AlreadyExistsError, UnknownLocationError, UnknownProductError, ValidationError
 from stockd.service_layer.commands import CreateLocation, CreateProduct, UpdateLocation, UpdateProduct
 from stockd.service_layer.env import Env
 from stockd.service_layer.ports import UnitOfWork
+
+MONEY_PLACES = Decimal("0.0001")
 
 
 async def create_product(uow: UnitOfWork, env: Env, cmd: CreateProduct) -> Product:
@@ -18,7 +21,7 @@ async def create_product(uow: UnitOfWork, env: Env, cmd: CreateProduct) -> Produ
         raise AlreadyExistsError(f"product {cmd.sku!r} already exists")
     _check_money(cmd.unit_cost, cmd.price)
     now = env.clock.now()
-    product = Product(cmd.sku, cmd.name, cmd.unit_cost, cmd.price, now, now)
+    product = Product(cmd.sku, cmd.name, _cents(cmd.unit_cost), _cents(cmd.price), now, now)
     await uow.products.add(product)
     return product
 
@@ -28,8 +31,8 @@ async def update_product(uow: UnitOfWork, env: Env, cmd: UpdateProduct) -> Produ
     updated = replace(
         current,
         name=cmd.name if cmd.name is not None else current.name,
-        unit_cost=cmd.unit_cost if cmd.unit_cost is not None else current.unit_cost,
-        price=cmd.price if cmd.price is not None else current.price,
+        unit_cost=_cents(cmd.unit_cost) if cmd.unit_cost is not None else current.unit_cost,
+        price=_cents(cmd.price) if cmd.price is not None else current.price,
         updated_at=env.clock.now(),
     )
     _check_money(updated.unit_cost, updated.price)
@@ -73,7 +76,12 @@ async def get_location(uow: UnitOfWork, code: str) -> Location:
     return location
 
 
-def _check_money(*amounts: object) -> None:
+def _check_money(*amounts: Decimal) -> None:
     for amount in amounts:
-        if amount is not None and amount < 0:  # type: ignore[operator]
-            raise ValidationError("prices and costs cannot be negative")
+        if not amount.is_finite() or amount < 0:
+            raise ValidationError("prices and costs must be finite and not negative")
+
+
+def _cents(amount: Decimal) -> Decimal:
+    """Money is kept to four decimal places, as stored."""
+    return amount.quantize(MONEY_PLACES)

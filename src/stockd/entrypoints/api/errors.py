@@ -77,10 +77,13 @@ def _clean(err: dict[str, Any]) -> dict[str, Any]:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
-            400: "bad_request", 401: "unauthorized", 403: "forbidden"}.get(exc.status_code, "http_error")
+            400: "malformed_json", 401: "unauthorized", 403: "forbidden"}.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.url.path}"
+    if exc.status_code == 400:
+        # FastAPI's own parse failure (nesting too deep, undecodable bytes): say what to fix.
+        detail = "the request body could not be parsed as JSON (invalid, not UTF-8, or nested too deeply)"
     return problem(exc.status_code, code, detail, headers=getattr(exc, "headers", None))
 
 
