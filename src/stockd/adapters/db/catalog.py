@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -11,12 +12,12 @@ from stockd.adapters.db.tables import locations, products
 from stockd.domain.catalog import Location, LocationKind, Product
 
 
-def _product(row: Row[Any]) -> Product:
+def _product(row: Row[*tuple[Any, ...]]) -> Product:
     m = row._mapping
     return Product(m["sku"], m["name"], m["unit_cost"], m["price"], m["created_at"], m["updated_at"])
 
 
-def _location(row: Row[Any]) -> Location:
+def _location(row: Row[*tuple[Any, ...]]) -> Location:
     m = row._mapping
     return Location(m["code"], m["name"], LocationKind(m["kind"]), m["created_at"], m["updated_at"])
 
@@ -32,7 +33,7 @@ class SqlProductRepository:
         row = (await self._conn.execute(select(products).where(products.c.sku == sku))).first()
         return _product(row) if row else None
 
-    async def list(self, limit: int, offset: int, search: str | None = None) -> list[Product]:
+    async def list(self, limit: int, offset: int, search: str | None = None) -> builtins.list[Product]:
         stmt = select(products).order_by(products.c.sku).limit(limit).offset(offset)
         if search:
             pattern = f"%{search.lower()}%"
@@ -64,7 +65,7 @@ class SqlLocationRepository:
         row = (await self._conn.execute(select(locations).where(locations.c.code == code))).first()
         return _location(row) if row else None
 
-    async def list(self, limit: int, offset: int) -> list[Location]:
+    async def list(self, limit: int, offset: int) -> builtins.list[Location]:
         stmt = select(locations).order_by(locations.c.code).limit(limit).offset(offset)
         return [_location(r) for r in await self._conn.execute(stmt)]
 

@@ -33,4 +33,4 @@ class SqlIdempotencyStore:
 
     async def forget_before(self, cutoff: datetime) -> int:
         result = await self._conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)

@@ -21,7 +21,7 @@ _RETURNING = (stock.c.sku, stock.c.location, stock.c.on_hand, stock.c.reserved, 
               stock.c.in_transit, stock.c.sequence, stock.c.updated_at)
 
 
-def level_of(row: Row[Any]) -> StockLevel:
+def level_of(row: Row[*tuple[Any, ...]]) -> StockLevel:
     m = row._mapping
     return StockLevel(m["sku"], m["location"], m["on_hand"], m["reserved"], m["committed"], m["in_transit"],
                       m["sequence"], m["updated_at"])

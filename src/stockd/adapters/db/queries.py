@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -23,7 +24,7 @@ class SqlStockReader:
         row = (await self._conn.execute(stmt)).first()
         return level_of(row) if row else None
 
-    async def list(self, sku: str | None, location: str | None, limit: int, offset: int) -> list[StockLevel]:
+    async def list(self, sku: str | None, location: str | None, limit: int, offset: int) -> builtins.list[StockLevel]:
         stmt = select(*_RETURNING).order_by(stock.c.sku, stock.c.location).limit(limit).offset(offset)
         if sku is not None:
             stmt = stmt.where(stock.c.sku == sku)
@@ -31,12 +32,12 @@ class SqlStockReader:
             stmt = stmt.where(stock.c.location == location)
         return [level_of(r) for r in await self._conn.execute(stmt)]
 
-    async def for_sku(self, sku: str) -> list[StockLevel]:
+    async def for_sku(self, sku: str) -> builtins.list[StockLevel]:
         stmt = select(*_RETURNING).where(stock.c.sku == sku).order_by(stock.c.location)
         return [level_of(r) for r in await self._conn.execute(stmt)]
 
 
-def _movement(row: Row[Any]) -> Movement:
+def _movement(row: Row[*tuple[Any, ...]]) -> Movement:
     m = row._mapping
     delta = Delta(m["d_on_hand"], m["d_reserved"], m["d_committed"], m["d_in_transit"])
     after = StockLevel(m["sku"], m["location"], m["on_hand"], m["reserved"], m["committed"], m["in_transit"],
@@ -52,7 +53,7 @@ class SqlMovementReader:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def list(self, query: MovementFilter) -> list[Movement]:
+    async def list(self, query: MovementFilter) -> builtins.list[Movement]:
         stmt = select(movements).order_by(movements.c.id).limit(query.limit)
         conditions = {
             movements.c.sku: query.sku, movements.c.location: query.location,
@@ -69,11 +70,11 @@ class SqlMovementReader:
             stmt = stmt.where(movements.c.id > query.after_id)
         return [_movement(r) for r in await self._conn.execute(stmt)]
 
-    async def drift(self) -> list[Drift]:
+    async def drift(self) -> builtins.list[Drift]:
         return await reconcile(self._conn)
 
 
-async def reconcile(conn: AsyncConnection) -> list[Drift]:
+async def reconcile(conn: AsyncConnection) -> builtins.list[Drift]:
     """Invariant 7: replay the ledger's deltas per row and compare with the stock row. Must find nothing."""
     sums = (
         select(

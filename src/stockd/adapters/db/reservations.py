@@ -50,7 +50,7 @@ class SqlReservationRepository:
             .where(reservations.c.id == reservation_id, reservations.c.status == source.value)
             .values(status=target.value, updated_at=now)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def due_to_expire(
         self, now: datetime, skus: Sequence[str] | None, limit: int
@@ -81,7 +81,7 @@ class SqlReservationRepository:
         return [_reservation(h, lines[h._mapping["id"]]) for h in headers]
 
 
-def _reservation(row: Row[Any], lines: list[Line]) -> Reservation:
+def _reservation(row: Row[*tuple[Any, ...]], lines: list[Line]) -> Reservation:
     m = row._mapping
     return Reservation(
         id=m["id"], order_id=m["order_id"], channel=m["channel"], status=ReservationStatus(m["status"]),
@@ -123,4 +123,4 @@ class SqlTransferRepository:
             .where(transfers.c.id == transfer_id, transfers.c.status == source.value)
             .values(status=target.value, received_at=now)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)

@@ -330,3 +330,8 @@ class Problem(BaseModel):
     code: str
     errors: list[dict[str, Any]] | None = None
     shortfalls: list[dict[str, Any]] | None = None
+
+
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Problem, "description": "insufficient stock, or not allowed in this state"}
+}

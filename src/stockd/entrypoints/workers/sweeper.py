@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import structlog
@@ -44,7 +45,5 @@ async def run_sweeper(stockd: Stockd, stop: asyncio.Event) -> None:
             log.warning("sweeper_database_unavailable", error=str(exc)[:200])
         except Exception:
             log.exception("sweeper_failed")
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass

@@ -9,19 +9,18 @@ from fastapi.responses import JSONResponse
 
 from stockd.domain.reservations import Reservation
 from stockd.entrypoints.api.deps import ActorDep, IdempotencyDep, StockdDep, respond
-from stockd.entrypoints.api.schemas import Problem, ReservationOut, ReserveIn
+from stockd.entrypoints.api.schemas import CONFLICT, ReservationOut, ReserveIn
 from stockd.service_layer import reservations
 from stockd.service_layer.env import Env
 from stockd.service_layer.ports import Actor, UnitOfWork
 
 router = APIRouter(tags=["reservations"])
 ReservationId = Path(max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
-_CONFLICT = {409: {"model": Problem, "description": "insufficient stock, or not allowed in this state"}}
 
 Settle = Callable[[UnitOfWork, Env, Actor, str], Awaitable[Reservation]]
 
 
-@router.post("/reservations", status_code=201, response_model=ReservationOut, responses=_CONFLICT)
+@router.post("/reservations", status_code=201, response_model=ReservationOut, responses=CONFLICT)
 async def reserve(body: ReserveIn, stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep) -> JSONResponse:
     """Hold stock for an order: every line or none. The loser of a race for the last unit gets a 409
     naming what was requested and what is available."""
@@ -47,21 +46,21 @@ async def _settle(stockd: StockdDep, actor: Actor, idem: IdempotencyDep, use_cas
     return respond(outcome)
 
 
-@router.post("/reservations/{reservation_id}/commit", response_model=ReservationOut, responses=_CONFLICT)
+@router.post("/reservations/{reservation_id}/commit", response_model=ReservationOut, responses=CONFLICT)
 async def commit(stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep,
                  reservation_id: str = ReservationId) -> JSONResponse:
     """Picking and packing: the held quantity moves from reserved to committed."""
     return await _settle(stockd, actor, idem, reservations.commit, reservation_id)
 
 
-@router.post("/reservations/{reservation_id}/ship", response_model=ReservationOut, responses=_CONFLICT)
+@router.post("/reservations/{reservation_id}/ship", response_model=ReservationOut, responses=CONFLICT)
 async def ship(stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep,
                reservation_id: str = ReservationId) -> JSONResponse:
     """The goods leave: the quantity leaves on_hand (from committed, or straight from reserved)."""
     return await _settle(stockd, actor, idem, reservations.ship, reservation_id)
 
 
-@router.post("/reservations/{reservation_id}/release", response_model=ReservationOut, responses=_CONFLICT)
+@router.post("/reservations/{reservation_id}/release", response_model=ReservationOut, responses=CONFLICT)
 async def release(stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep,
                   reservation_id: str = ReservationId) -> JSONResponse:
     """Cancel: held or committed stock is available again."""

@@ -10,12 +10,12 @@ from pydantic import AwareDatetime
 
 from stockd.entrypoints.api.deps import ActorDep, IdempotencyDep, StockdDep, respond
 from stockd.entrypoints.api.schemas import (
+    CONFLICT,
     AdjustIn,
     Code,
     DriftOut,
     MovementOut,
     MovementPage,
-    Problem,
     ReceiveIn,
     ReconciliationOut,
     ReturnIn,
@@ -29,7 +29,6 @@ from stockd.service_layer import stock
 from stockd.service_layer.ports import MovementFilter, UnitOfWork
 
 router = APIRouter(tags=["stock"])
-_CONFLICT = {409: {"model": Problem, "description": "insufficient stock, or not allowed in this state"}}
 Limit = Annotated[int, Query(ge=1, le=1000)]
 TransferId = Path(max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
 
@@ -67,7 +66,7 @@ async def receive(body: ReceiveIn, stockd: StockdDep, actor: ActorDep, idem: Ide
     return respond(outcome)
 
 
-@router.post("/adjustments", status_code=201, response_model=StockLevelOut, responses=_CONFLICT)
+@router.post("/adjustments", status_code=201, response_model=StockLevelOut, responses=CONFLICT)
 async def adjust(body: AdjustIn, stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep) -> JSONResponse:
     """Correct on_hand with a reason (damaged, shrinkage, found, correction)."""
     cmd = body.command()
@@ -87,7 +86,7 @@ async def record_return(body: ReturnIn, stockd: StockdDep, actor: ActorDep, idem
     return respond(outcome)
 
 
-@router.post("/transfers", status_code=201, response_model=TransferOut, responses=_CONFLICT)
+@router.post("/transfers", status_code=201, response_model=TransferOut, responses=CONFLICT)
 async def create_transfer(
     body: TransferIn, stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep
 ) -> JSONResponse:
@@ -105,7 +104,7 @@ async def get_transfer(stockd: StockdDep, transfer_id: str = TransferId) -> JSON
     return JSONResponse(TransferOut.render(found))
 
 
-@router.post("/transfers/{transfer_id}/receive", response_model=TransferOut, responses=_CONFLICT)
+@router.post("/transfers/{transfer_id}/receive", response_model=TransferOut, responses=CONFLICT)
 async def receive_transfer(
     stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep, transfer_id: str = TransferId
 ) -> JSONResponse:
