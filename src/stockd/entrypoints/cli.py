@@ -119,7 +119,10 @@ def serve(
     from stockd.entrypoints.api.app import create_app
 
     console.print(f"stockd on http://{host}:{port}  (API /v1, docs /docs) database {_safe(settings.database_url)}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False)
+    # Keep-alive longer than the usual 60 s idle timeout of proxies and clients, so the server is never the
+    # side that closes a connection a client is about to reuse.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
+                timeout_keep_alive=75)
 
 
 def _safe(url: str) -> str:

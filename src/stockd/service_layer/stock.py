@@ -44,8 +44,8 @@ async def create_transfer(uow: UnitOfWork, env: Env, actor: Actor, cmd: CreateTr
     """Stock leaves the source's on_hand now and shows as in_transit at the destination."""
     transfer = Transfer(env.new_id(), cmd.source, cmd.destination, TransferStatus.IN_TRANSIT, cmd.lines,
                         env.clock.now())
-    await uow.ledger.record(transfer.dispatch_changes(), actor, transfer.created_at)
     await uow.transfers.add(transfer)
+    await uow.ledger.record(transfer.dispatch_changes(), actor, transfer.created_at)
     return transfer
 
 

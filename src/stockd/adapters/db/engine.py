@@ -26,7 +26,9 @@ def create_engine(url: str, pool_size: int = 20, echo: bool = False) -> AsyncEng
         url,
         pool_size=pool_size,
         max_overflow=pool_size // 2,
-        pool_pre_ping=True,
+        # No pre-ping: it costs round trips on every checkout. A connection found dead mid-transaction is
+        # invalidated and the runner retries the whole use case on a fresh one.
+        pool_recycle=1800,
         pool_timeout=10,
         echo=echo,
         connect_args={"timeout": 5, "command_timeout": 30},

@@ -19,7 +19,8 @@ from stockd.service_layer.ports import IdGenerator
 
 # PostgreSQL: serialization_failure, deadlock_detected, unique_violation (a twin request won the race).
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "23505"}
-_UNAVAILABLE_SQLSTATES_PREFIXES = ("08", "57P")
+# connection_exception, operator_intervention (shutdown), insufficient_resources (too many connections).
+_UNAVAILABLE_SQLSTATES_PREFIXES = ("08", "57P", "53")
 
 
 class SqlUnitOfWork:
@@ -67,6 +68,9 @@ class SqlUnitOfWork:
             await self._conn.close()
 
     def is_transient(self, exc: BaseException) -> bool:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            # A pooled connection that died (database restarted): the pool drops it; a retry gets a new one.
+            return True
         if isinstance(exc, DBAPIError):
             sqlstate = getattr(exc.orig, "sqlstate", None)
             if sqlstate in _TRANSIENT_SQLSTATES:
