@@ -1,0 +1,32 @@
+# stockd: `make run` starts the service on SQLite with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: install dev run test lint bench clean
+
+$(BIN)/stockd: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/stockd
+
+install: $(BIN)/stockd
+
+run: install
+	$(BIN)/stockd serve --demo --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: install lint
+	$(BIN)/pytest -q -p no:cacheprovider
+
+bench: install
+	$(BIN)/python bench/reserve_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info stockd.db stockd.db-wal stockd.db-shm
