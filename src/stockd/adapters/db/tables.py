@@ -172,5 +172,37 @@ idempotency_keys = Table(
     Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("locations", JSON),
+    Column("channel", String(64)),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+    Column("revoked_at", UtcDateTime),
+    CheckConstraint("role IN ('admin', 'manager', 'operator', 'device', 'channel', 'viewer')", name="role"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("request_id", String(64)),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200)),
+    Column("sku", String(64)),
+    Column("location", String(64)),
+    Column("details", JSON),
+    Index("ix_audit_log_occurred_at", "occurred_at"),
+    Index("ix_audit_log_actor", "actor"),
+)
+
 # Columns of the stock row that the ledger sums must reproduce (invariant 7).
 BUCKETS = ("on_hand", "reserved", "committed", "in_transit")
