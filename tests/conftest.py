@@ -6,12 +6,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from stockd.bootstrap import Stockd, bootstrap
 from stockd.config import Settings
 from stockd.domain.catalog import LocationKind
 from stockd.entrypoints.api.app import create_app
 from stockd.service_layer import catalog, commands
+from stockd.domain.security import Role
+from stockd.domain.transfers import TransferLine
+from stockd.service_layer import stock as stock_uc
+from stockd.service_layer.env import SYSTEM
+from stockd.service_layer.keys import create_key
 from stockd.service_layer.ports import UnitOfWork
 from tests.support.clock import FakeClock
 from tests.support.databases import PostgresDatabase, SqliteTemplate, missing_service
@@ -61,27 +67,45 @@ async def services(settings: Settings, clock: FakeClock) -> AsyncIterator[Stockd
     await wired.close()
 
 
+async def new_key(services: Stockd, role: Role, locations: frozenset[str] | None = None,
+                  channel: str | None = None) -> str:
+    """A real API key, created as the CLI does; returns the bearer token."""
+    created = await services.runner.read(
+        lambda uow: create_key(uow, services.env, SYSTEM, role, f"test {role.value}", locations, channel)
+    )
+    return created.token
+
+
 @pytest.fixture
-async def client(services: Stockd) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(services=services, sweeper=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://stockd.test") as http:
+def app(services: Stockd) -> FastAPI:
+    return create_app(services=services, sweeper=False)
+
+
+@pytest.fixture
+async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that carries no key."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockd.test") as http:
+        yield http
+
+
+@pytest.fixture
+async def client(app: FastAPI, services: Stockd) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with an admin key."""
+    headers = {"Authorization": f"Bearer {await new_key(services, Role.ADMIN)}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://stockd.test",
+                                 headers=headers) as http:
         yield http
 
 
 async def seed(services: Stockd, stock: dict[tuple[str, str], int]) -> None:
     """Products and locations named in `stock`, with that much on hand."""
-    from stockd.domain.transfers import TransferLine
-    from stockd.service_layer import stock as stock_uc
-    from stockd.service_layer.env import SYSTEM
-
     async def run(uow: UnitOfWork) -> None:
         env = services.env
         for sku in sorted({s for s, _ in stock}):
-            await catalog.create_product(uow, env, commands.CreateProduct(sku, f"Product {sku}", Decimal("2.50"),
+            await catalog.create_product(uow, env, SYSTEM, commands.CreateProduct(sku, f"Product {sku}", Decimal("2.50"),
                                                                          Decimal("10.00")))
         for loc in sorted({loc for _, loc in stock}):
-            await catalog.create_location(uow, env, commands.CreateLocation(loc, f"Location {loc}",
+            await catalog.create_location(uow, env, SYSTEM, commands.CreateLocation(loc, f"Location {loc}",
                                                                            LocationKind.WAREHOUSE))
         for (sku, loc), qty in stock.items():
             if qty:

@@ -12,6 +12,7 @@ from stockd.adapters.db.engine import create_engine
 from stockd.adapters.db.unit_of_work import SqlUnitOfWork
 from stockd.config import Settings
 from stockd.service_layer.env import Env
+from stockd.service_layer.keys import Authenticator
 from stockd.service_layer.ports import Clock, IdGenerator, UnitOfWork
 from stockd.service_layer.runner import Runner
 
@@ -33,6 +34,7 @@ class Stockd:
     engine: AsyncEngine
     env: Env
     runner: Runner
+    authenticator: Authenticator
 
     def uow(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine, self.env.new_id)
@@ -48,4 +50,5 @@ def bootstrap(settings: Settings, clock: Clock | None = None, new_id: IdGenerato
     def uow_factory() -> UnitOfWork:
         return SqlUnitOfWork(engine, env.new_id)
 
-    return Stockd(settings, engine, env, Runner(uow_factory, env.clock))
+    runner = Runner(uow_factory, env.clock)
+    return Stockd(settings, engine, env, runner, Authenticator(runner, settings.auth_cache_seconds))

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     require_idempotency_key: bool = False
     idempotency_retention_hours: int = Field(default=48, ge=1)
+    auth_cache_seconds: float = Field(default=2.0, ge=0, description="how long a verified key is trusted")
+    rate_limit_per_second: float = Field(default=500.0, ge=0, description="per key; 0 turns the limit off")
+    rate_limit_burst: int = Field(default=1000, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: str = "info"

@@ -69,7 +69,7 @@ def test_migrate_demo_and_import_from_the_command_line(empty_url: str, tmp_path:
 
 
 @pytest.fixture
-def server(pg_url: str, tmp_path: Path) -> Iterator[str]:
+def server(pg_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     port = free_port()
     env = {**os.environ, "STOCKD_DATABASE_URL": pg_url, "STOCKD_POOL_SIZE": "30"}
     log = (tmp_path / "server.log").open("w")
@@ -86,20 +86,34 @@ def server(pg_url: str, tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             pytest.fail("server did not become ready")
-        yield base
+        created = run_cli("keys", "create", "--role", "channel", "--channel", "web", "--name", "shop", url=pg_url)
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        assert token.startswith("sk_") and token not in log_text(tmp_path)
+        yield base, token
     finally:
         proc.terminate()
         proc.wait(timeout=20)
         log.close()
-        print((tmp_path / "server.log").read_text()[-5000:])
+        print(log_text(tmp_path)[-5000:])
 
 
-async def test_200_http_buyers_race_for_50_units_on_a_real_server(server: str) -> None:
-    async with httpx.AsyncClient(base_url=server, timeout=30,
-                                 limits=httpx.Limits(max_connections=200)) as http:
-        r = await http.post("/v1/products", json={"sku": "FLASH", "name": "Flash sale", "unit_cost": 1, "price": 9})
+def log_text(tmp_path: Path) -> str:
+    return (tmp_path / "server.log").read_text()
+
+
+async def test_200_http_buyers_race_for_50_units_on_a_real_server(server: tuple[str, str], pg_url: str) -> None:
+    base, channel_key = server
+    admin_key = run_cli("keys", "create", "--role", "admin", url=pg_url).stdout.strip()
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=200),
+                                 headers={"Authorization": f"Bearer {channel_key}"}) as http:
+        admin = {"Authorization": f"Bearer {admin_key}"}
+        r = await http.post("/v1/products", json={"sku": "FLASH", "name": "Flash sale", "unit_cost": 1, "price": 9},
+                            headers=admin)
         assert r.status_code == 201
-        await http.post("/v1/receipts", json={"location": "WH-EAST", "lines": [{"sku": "FLASH", "quantity": 50}]})
+        r = await http.post("/v1/receipts", json={"location": "WH-EAST", "lines": [{"sku": "FLASH", "quantity": 50}]},
+                            headers=admin)
+        assert r.status_code == 201
 
         async def buy(i: int) -> httpx.Response:
             # As a real client does: a dropped connection is retried with the same key, never double-applied.
@@ -122,6 +136,7 @@ async def test_200_http_buyers_race_for_50_units_on_a_real_server(server: str) -
         assert [r.status_code for r in retried].count(201) == 50, "replays must answer as the first time"
         level = (await http.get("/v1/stock/FLASH/WH-EAST")).json()
         assert (level["on_hand"], level["reserved"], level["available"]) == (50, 50, 0)
-        assert (await http.get("/v1/reconciliation")).json()["consistent"] is True
+        assert (await http.get("/v1/reconciliation", headers=admin)).json()["consistent"] is True
+        assert (await http.get("/v1/reconciliation")).status_code == 403, "a channel key may not audit"
         demo = (await http.get("/v1/stock/TEE-BLK-M")).json()
         assert demo["on_hand"] == 415

@@ -19,7 +19,7 @@ from tests.conftest import seed
 from tests.support.clock import FakeClock
 from tests.support.invariants import assert_invariants
 
-BUYER = Actor("buyer", "channel")
+BUYER = Actor("buyer", "admin")
 
 
 def order(*lines: tuple[str, str, int], ttl: float = 1800, order_id: str | None = None) -> Reserve:
@@ -128,7 +128,7 @@ async def test_an_expired_hold_stops_counting_before_any_sweeper(services: Stock
     clock.advance(seconds=60)
     second = await reserve(services, order(("S", "W", 2)))
     env = services.env
-    expired = await services.runner.read(lambda uow: uc.get_reservation(uow, env, first.id))
+    expired = await services.runner.read(lambda uow: uc.get_reservation(uow, env, BUYER, first.id))
     assert expired.status is ReservationStatus.EXPIRED
     assert second.status is ReservationStatus.ACTIVE
     with pytest.raises(ReservationExpiredError):
@@ -140,7 +140,7 @@ async def test_a_read_releases_what_has_expired(services: Stockd, clock: FakeClo
     await seed(services, {("S", "W"): 5})
     await reserve(services, order(("S", "W", 5), ttl=30))
     clock.advance(seconds=31)
-    totals = await services.runner.read(lambda uow: stock_uc.stock_of_sku(uow, services.env, "S"))
+    totals = await services.runner.read(lambda uow: stock_uc.stock_of_sku(uow, services.env, BUYER, "S"))
     assert totals.available == 5 and totals.reserved == 0
     await assert_invariants(services)
 

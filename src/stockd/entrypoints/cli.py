@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import structlog
 import typer
@@ -13,15 +14,19 @@ import uvicorn
 from rich.console import Console
 
 from stockd.adapters.db import migrate as migrations
-from stockd.bootstrap import bootstrap
+from stockd.bootstrap import Stockd, bootstrap
 from stockd.config import Settings
 from stockd.domain.errors import StockdError
+from stockd.domain.security import Role
 from stockd.entrypoints.demo import load_demo
 from stockd.entrypoints.importer import import_csv
-from stockd.service_layer.ports import Actor
+from stockd.service_layer.keys import NewKey, create_key, revoke_key
+from stockd.service_layer.ports import Actor, UnitOfWork
 
 app = typer.Typer(help="stockd: real-time inventory that never oversells.", no_args_is_help=True)
 console = Console(stderr=True)
+CLI_ACTOR = Actor(name="cli", role="admin")
+T = TypeVar("T")
 
 DatabaseOpt = Annotated[
     str | None,
@@ -87,7 +92,7 @@ def import_csv_command(
     async def run() -> None:
         services = bootstrap(settings)
         try:
-            result = await import_csv(services, path, Actor(name="cli", role="admin"))
+            result = await import_csv(services, path, CLI_ACTOR)
         finally:
             await services.close()
         console.print(f"[green]imported[/green] {result.products_created} new, {result.products_updated} "
@@ -107,22 +112,104 @@ def serve(
     port: Annotated[int, typer.Option(envvar="STOCKD_PORT")] = 8000,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate", help="upgrade the schema first")] = True,
     with_demo: Annotated[bool, typer.Option("--demo", help="load demo data when the database is empty")] = False,
+    ssl_certfile: Annotated[Path | None, typer.Option(exists=True, dir_okay=False, help="serve HTTPS")] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    proxy_headers: Annotated[bool, typer.Option(help="trust X-Forwarded-* from --forwarded-allow-ips")] = False,
+    forwarded_allow_ips: Annotated[str, typer.Option(help="proxies allowed to set X-Forwarded-*")] = "127.0.0.1",
     log_level: Annotated[str, typer.Option(envvar="STOCKD_LOG_LEVEL")] = "info",
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API (OpenAPI docs at /docs). Prints an admin key the first time, when none exists."""
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
     settings = _settings(database_url, host=host, port=port, log_level=log_level)
     configure_logging(settings.log_level, settings.log_json)
     if migrate_first:
         migrations.upgrade(settings.database_url)
     if with_demo:
         demo(database_url=settings.database_url, if_empty=True)
+    _first_admin_key(settings)
     from stockd.entrypoints.api.app import create_app
 
-    console.print(f"stockd on http://{host}:{port}  (API /v1, docs /docs) database {_safe(settings.database_url)}")
+    scheme = "https" if ssl_certfile else "http"
+    console.print(f"stockd on {scheme}://{host}:{port}  (API /v1, docs /docs) database {_safe(settings.database_url)}")
     # Keep-alive longer than the usual 60 s idle timeout of proxies and clients, so the server is never the
     # side that closes a connection a client is about to reuse.
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
-                timeout_keep_alive=75)
+                timeout_keep_alive=75, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
+                proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips)
+
+
+def _first_admin_key(settings: Settings) -> None:
+    async def run() -> NewKey | None:
+        services = bootstrap(settings)
+        try:
+            async def create(uow: UnitOfWork) -> NewKey | None:
+                if await uow.keys.any():
+                    return None
+                return await create_key(uow, services.env, CLI_ACTOR, Role.ADMIN, "first admin")
+
+            return await services.runner.read(create)
+        finally:
+            await services.close()
+
+    created = asyncio.run(run())
+    if created is not None:
+        console.print(f"[bold]admin API key (shown once, keep it):[/bold] {created.token}")
+
+
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, manager, operator, device, channel or viewer")],
+    name: Annotated[str, typer.Option(help="who or what uses it")] = "",
+    locations: Annotated[str | None, typer.Option(help="comma-separated location codes; default all")] = None,
+    channel: Annotated[str | None, typer.Option(help="the sales channel of a channel key")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create a key and print it once (only its digest is stored)."""
+    scope = frozenset(c.strip() for c in locations.split(",") if c.strip()) if locations is not None else None
+    label = name or f"{role.value} key"
+    created = _with_services(database_url, lambda s, uow: create_key(uow, s.env, CLI_ACTOR, role, label, scope,
+                                                                       channel))
+    console.print(f"key {created.key.id} ({role.value}) created; shown once:")
+    typer.echo(created.token)
+
+
+@keys_app.command("list")
+def keys_list(database_url: DatabaseOpt = None) -> None:
+    """List keys (never their secrets)."""
+    for key in _with_services(database_url, lambda s, uow: uow.keys.list()):
+        scope = ",".join(sorted(key.locations)) if key.locations else "all"
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        typer.echo(f"{key.id}  {key.role.value:<8} {state:<24} locations={scope} channel={key.channel or '-'}"
+                   f"  {key.name}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, database_url: DatabaseOpt = None) -> None:
+    """Revoke a key: every request with it gets 401 from then on."""
+    _with_services(database_url, lambda s, uow: revoke_key(uow, s.env, CLI_ACTOR, key_id))
+    console.print(f"key {key_id} revoked")
+
+
+def _with_services(database_url: str | None, action: Callable[[Stockd, UnitOfWork], Awaitable[T]]) -> T:
+    settings = _settings(database_url)
+
+    async def run() -> T:
+        services = bootstrap(settings)
+        try:
+            return await services.runner.read(lambda uow: action(services, uow))
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(run())
+    except StockdError as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
 
 
 def _safe(url: str) -> str:

@@ -55,10 +55,10 @@ async def import_csv(stockd: Stockd, path: Path, actor: Actor) -> ImportResult:
                 sku, name = row["sku"].strip(), row["name"].strip()
                 cost, price = _money(row["unit_cost"], "unit_cost", line), _money(row["price"], "price", line)
                 if await uow.products.get(sku) is None:
-                    await catalog.create_product(uow, stockd.env, commands.CreateProduct(sku, name, cost, price))
+                    await catalog.create_product(uow, stockd.env, actor, commands.CreateProduct(sku, name, cost, price))
                     created += 1
                 else:
-                    await catalog.update_product(uow, stockd.env, commands.UpdateProduct(sku, name, cost, price))
+                    await catalog.update_product(uow, stockd.env, actor, commands.UpdateProduct(sku, name, cost, price))
                     updated += 1
                 location, qty = (row.get("location") or "").strip(), _quantity(row.get("quantity") or "0", line)
                 if location and qty:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -12,6 +12,7 @@ from typing import Any, Protocol, Self
 from stockd.domain.catalog import Location, Product
 from stockd.domain.movements import Change, Drift, Movement
 from stockd.domain.reservations import Reservation, ReservationStatus
+from stockd.domain.security import ApiKey, AuditEntry, ForbiddenError
 from stockd.domain.stock import StockLevel
 from stockd.domain.transfers import Transfer, TransferStatus
 
@@ -26,11 +27,29 @@ class IdGenerator(Protocol):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who asks for a change: recorded on every ledger movement."""
+    """Who asks: recorded on every ledger movement and audit entry; its scope limits where it may act."""
 
     name: str
     role: str
     request_id: str | None = None
+    locations: frozenset[str] | None = None  # None: every location
+    channel: str | None = None  # set: may only act on this channel's reservations
+
+    def may_touch(self, location: str) -> bool:
+        return self.locations is None or location in self.locations
+
+    def check_locations(self, locations: Iterable[str]) -> None:
+        """A location-scoped key cannot read or change another location."""
+        if self.locations is None:
+            return
+        outside = sorted(set(locations) - self.locations)
+        if outside:
+            raise ForbiddenError(f"key {self.name} may not act at {', '.join(outside)}")
+
+    def check_channel(self, channel: str | None) -> None:
+        """A channel key acts only on its own channel's reservations."""
+        if self.channel is not None and channel != self.channel:
+            raise ForbiddenError(f"key {self.name} acts for channel {self.channel!r} only")
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,7 @@ class MovementFilter:
     reference: str | None = None
     after_id: int | None = None
     limit: int = 100
+    locations: frozenset[str] | None = None  # the caller's scope; None: all
 
 
 class ProductRepository(Protocol):
@@ -77,7 +97,8 @@ class Ledger(Protocol):
 class StockReader(Protocol):
     async def get(self, sku: str, location: str) -> StockLevel | None: ...
     async def list(
-        self, sku: str | None, location: str | None, limit: int, offset: int
+        self, sku: str | None, location: str | None, limit: int, offset: int,
+        scope: frozenset[str] | None = None,
     ) -> builtins.list[StockLevel]: ...
     async def for_sku(self, sku: str) -> builtins.list[StockLevel]: ...
 
@@ -120,6 +141,31 @@ class IdempotencyStore(Protocol):
     async def forget_before(self, cutoff: datetime) -> int: ...
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    actor: str | None = None
+    sku: str | None = None
+    location: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+
+
+class KeyRepository(Protocol):
+    async def add(self, key: ApiKey) -> None: ...
+    async def get(self, key_id: str) -> ApiKey | None: ...
+    async def list(self) -> builtins.list[ApiKey]: ...
+    async def revoke(self, key_id: str, now: datetime) -> bool: ...
+    async def any(self) -> bool: ...
+
+
+class AuditLog(Protocol):
+    async def record(self, entry: AuditEntry) -> None: ...
+    async def list(self, query: AuditFilter) -> builtins.list[AuditEntry]:
+        """Catalog and key changes merged with ledger movements, newest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without commit() rolls everything back."""
 
@@ -139,6 +185,10 @@ class UnitOfWork(Protocol):
     def transfers(self) -> TransferRepository: ...
     @property
     def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def keys(self) -> KeyRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -24,6 +24,9 @@ async def reserve(uow: UnitOfWork, env: Env, actor: Actor, cmd: Reserve) -> Rese
     The check is the guarded UPDATE in the ledger, so the database decides who gets the last unit.
     """
     lines = merge_lines(cmd.lines)
+    actor.check_locations(ln.location for ln in lines)
+    actor.check_channel(cmd.channel if cmd.channel is not None else actor.channel)
+    channel = cmd.channel if cmd.channel is not None else actor.channel
     if cmd.order_id is not None:
         existing = await uow.reservations.get_by_order(cmd.order_id)
         if existing is not None:
@@ -34,7 +37,7 @@ async def reserve(uow: UnitOfWork, env: Env, actor: Actor, cmd: Reserve) -> Rese
     reservation = Reservation(
         id=env.new_id(),
         order_id=cmd.order_id,
-        channel=cmd.channel,
+        channel=channel,
         status=ReservationStatus.ACTIVE,
         lines=tuple(lines),
         expires_at=now + cmd.ttl,
@@ -53,9 +56,9 @@ async def reserve(uow: UnitOfWork, env: Env, actor: Actor, cmd: Reserve) -> Rese
     return reservation
 
 
-async def get_reservation(uow: UnitOfWork, env: Env, reservation_id: str) -> Reservation:
+async def get_reservation(uow: UnitOfWork, env: Env, actor: Actor, reservation_id: str) -> Reservation:
     """Reading a reservation past its expiry releases it first."""
-    reservation = await _load(uow, reservation_id)
+    reservation = await _load(uow, actor, reservation_id)
     if reservation.is_expired(env.clock.now()):
         return await _settle(uow, env, SYSTEM, reservation, ReservationStatus.EXPIRED)
     return reservation
@@ -73,7 +76,7 @@ async def ship(uow: UnitOfWork, env: Env, actor: Actor, reservation_id: str) -> 
 
 async def release(uow: UnitOfWork, env: Env, actor: Actor, reservation_id: str) -> Reservation:
     """Cancel: whatever was held or committed is available again."""
-    reservation = await _load(uow, reservation_id)
+    reservation = await _load(uow, actor, reservation_id)
     if reservation.is_expired(env.clock.now()):
         return await _settle(uow, env, SYSTEM, reservation, ReservationStatus.EXPIRED)
     return await _settle(uow, env, actor, reservation, ReservationStatus.RELEASED)
@@ -91,7 +94,7 @@ async def expire_due(uow: UnitOfWork, env: Env, skus: Sequence[str] | None = Non
 async def _settle_live(
     uow: UnitOfWork, env: Env, actor: Actor, reservation_id: str, target: ReservationStatus
 ) -> Reservation:
-    reservation = await _load(uow, reservation_id)
+    reservation = await _load(uow, actor, reservation_id)
     if reservation.status is ReservationStatus.EXPIRED or reservation.is_expired(env.clock.now()):
         raise ReservationExpiredError(reservation_id)
     return await _settle(uow, env, actor, reservation, target)
@@ -120,8 +123,10 @@ async def _claim_expired(uow: UnitOfWork, now: datetime, skus: Sequence[str] | N
     return changes
 
 
-async def _load(uow: UnitOfWork, reservation_id: str) -> Reservation:
+async def _load(uow: UnitOfWork, actor: Actor, reservation_id: str) -> Reservation:
     reservation = await uow.reservations.get(reservation_id)
     if reservation is None:
         raise ReservationNotFoundError(reservation_id)
+    actor.check_locations(ln.location for ln in reservation.lines)
+    actor.check_channel(reservation.channel)
     return reservation

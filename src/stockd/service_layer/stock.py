@@ -15,6 +15,7 @@ from stockd.service_layer.runner import RetryableConflictError
 
 async def receive(uow: UnitOfWork, env: Env, actor: Actor, cmd: Receive) -> list[StockLevel]:
     """Goods arrive at a location: on_hand rises by each line."""
+    actor.check_locations([cmd.location])
     changes = [
         Change(ln.sku, cmd.location, MovementKind.RECEIVED, Delta(on_hand=ln.quantity), ln.quantity,
                reference=cmd.reference)
@@ -25,6 +26,7 @@ async def receive(uow: UnitOfWork, env: Env, actor: Actor, cmd: Receive) -> list
 
 async def adjust(uow: UnitOfWork, env: Env, actor: Actor, cmd: Adjust) -> StockLevel:
     """A correction of on_hand with its reason; it may not take away stock that is reserved or committed."""
+    actor.check_locations([cmd.location])
     delta = adjustment_delta(cmd.quantity, cmd.reason)
     change = Change(cmd.sku, cmd.location, MovementKind.ADJUSTED, delta, abs(cmd.quantity),
                     reason=cmd.reason.value, reference=cmd.note)
@@ -34,6 +36,7 @@ async def adjust(uow: UnitOfWork, env: Env, actor: Actor, cmd: Adjust) -> StockL
 
 async def return_stock(uow: UnitOfWork, env: Env, actor: Actor, cmd: ReturnStock) -> StockLevel:
     """A customer return put back on the shelf: on_hand rises."""
+    actor.check_locations([cmd.location])
     change = Change(cmd.sku, cmd.location, MovementKind.RETURNED, Delta(on_hand=cmd.quantity), cmd.quantity,
                     reason="return", reference=cmd.reference)
     (level,) = await uow.ledger.record([change], actor, env.clock.now())
@@ -41,7 +44,10 @@ async def return_stock(uow: UnitOfWork, env: Env, actor: Actor, cmd: ReturnStock
 
 
 async def create_transfer(uow: UnitOfWork, env: Env, actor: Actor, cmd: CreateTransfer) -> Transfer:
-    """Stock leaves the source's on_hand now and shows as in_transit at the destination."""
+    """Stock leaves the source's on_hand now and shows as in_transit at the destination.
+
+    The source decides to ship, so a key scoped to the source may send to any location."""
+    actor.check_locations([cmd.source])
     transfer = Transfer(env.new_id(), cmd.source, cmd.destination, TransferStatus.IN_TRANSIT, cmd.lines,
                         env.clock.now())
     await uow.transfers.add(transfer)
@@ -50,7 +56,8 @@ async def create_transfer(uow: UnitOfWork, env: Env, actor: Actor, cmd: CreateTr
 
 
 async def receive_transfer(uow: UnitOfWork, env: Env, actor: Actor, transfer_id: str) -> Transfer:
-    transfer = await get_transfer(uow, transfer_id)
+    transfer = await get_transfer(uow, actor, transfer_id)
+    actor.check_locations([transfer.destination])
     changes = transfer.receive_changes()
     now = env.clock.now()
     if not await uow.transfers.transition(transfer.id, TransferStatus.IN_TRANSIT, TransferStatus.RECEIVED, now):
@@ -60,22 +67,26 @@ async def receive_transfer(uow: UnitOfWork, env: Env, actor: Actor, transfer_id:
                     transfer.lines, transfer.created_at, now)
 
 
-async def get_transfer(uow: UnitOfWork, transfer_id: str) -> Transfer:
+async def get_transfer(uow: UnitOfWork, actor: Actor, transfer_id: str) -> Transfer:
     transfer = await uow.transfers.get(transfer_id)
     if transfer is None:
         raise TransferNotFoundError(transfer_id)
+    if not (actor.may_touch(transfer.source) or actor.may_touch(transfer.destination)):
+        actor.check_locations([transfer.source, transfer.destination])
     return transfer
 
 
-async def stock_of_sku(uow: UnitOfWork, env: Env, sku: str) -> StockTotals:
-    """One SKU across all locations, with expired holds already given back."""
+async def stock_of_sku(uow: UnitOfWork, env: Env, actor: Actor, sku: str) -> StockTotals:
+    """One SKU across the locations the caller may see, with expired holds already given back."""
     if await uow.products.get(sku) is None:
         raise UnknownProductError(sku)
     await expire_due(uow, env, [sku])
-    return StockTotals.of(sku, await uow.stock.for_sku(sku))
+    levels = [lvl for lvl in await uow.stock.for_sku(sku) if actor.may_touch(lvl.location)]
+    return StockTotals.of(sku, levels)
 
 
-async def stock_at(uow: UnitOfWork, env: Env, sku: str, location: str) -> StockLevel:
+async def stock_at(uow: UnitOfWork, env: Env, actor: Actor, sku: str, location: str) -> StockLevel:
+    actor.check_locations([location])
     if await uow.products.get(sku) is None:
         raise UnknownProductError(sku)
     if await uow.locations.get(location) is None:
@@ -85,7 +96,9 @@ async def stock_at(uow: UnitOfWork, env: Env, sku: str, location: str) -> StockL
 
 
 async def list_stock(
-    uow: UnitOfWork, env: Env, sku: str | None, location: str | None, limit: int, offset: int
+    uow: UnitOfWork, env: Env, actor: Actor, sku: str | None, location: str | None, limit: int, offset: int
 ) -> list[StockLevel]:
+    if location is not None:
+        actor.check_locations([location])
     await expire_due(uow, env, [sku] if sku else None)
-    return await uow.stock.list(sku, location, limit, offset)
+    return await uow.stock.list(sku, location, limit, offset, actor.locations)

@@ -24,8 +24,12 @@ class SqlStockReader:
         row = (await self._conn.execute(stmt)).first()
         return level_of(row) if row else None
 
-    async def list(self, sku: str | None, location: str | None, limit: int, offset: int) -> builtins.list[StockLevel]:
+    async def list(
+        self, sku: str | None, location: str | None, limit: int, offset: int, scope: frozenset[str] | None = None
+    ) -> builtins.list[StockLevel]:
         stmt = select(*_RETURNING).order_by(stock.c.sku, stock.c.location).limit(limit).offset(offset)
+        if scope is not None:
+            stmt = stmt.where(stock.c.location.in_(sorted(scope)))
         if sku is not None:
             stmt = stmt.where(stock.c.sku == sku)
         if location is not None:
@@ -68,6 +72,8 @@ class SqlMovementReader:
             stmt = stmt.where(movements.c.occurred_at < query.until)
         if query.after_id is not None:
             stmt = stmt.where(movements.c.id > query.after_id)
+        if query.locations is not None:
+            stmt = stmt.where(movements.c.location.in_(sorted(query.locations)))
         return [_movement(r) for r in await self._conn.execute(stmt)]
 
     async def drift(self) -> builtins.list[Drift]:

@@ -15,6 +15,7 @@ from stockd.adapters.db.idempotency import SqlIdempotencyStore
 from stockd.adapters.db.ledger import SqlLedger
 from stockd.adapters.db.queries import SqlMovementReader, SqlStockReader
 from stockd.adapters.db.reservations import SqlReservationRepository, SqlTransferRepository
+from stockd.adapters.db.security import SqlAuditLog, SqlKeyRepository
 from stockd.service_layer.ports import IdGenerator
 
 # PostgreSQL: serialization_failure, deadlock_detected, unique_violation (a twin request won the race).
@@ -46,6 +47,8 @@ class SqlUnitOfWork:
         self.reservations = SqlReservationRepository(conn)
         self.transfers = SqlTransferRepository(conn)
         self.idempotency = SqlIdempotencyStore(conn)
+        self.keys = SqlKeyRepository(conn)
+        self.audit = SqlAuditLog(conn)
         return self
 
     @property

@@ -13,7 +13,8 @@ from stockd.bootstrap import Stockd, bootstrap
 from stockd.config import Settings
 from stockd.entrypoints.api import errors
 from stockd.entrypoints.api.edge import EdgeGuard
-from stockd.entrypoints.api.routes import catalog, health, reservations, stock
+from stockd.entrypoints.api.limits import RateLimiter
+from stockd.entrypoints.api.routes import catalog, health, reservations, security, stock
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
 API_PREFIX = "/v1"
@@ -45,8 +46,9 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
         lifespan=lifespan,
     )
     app.state.stockd = wired
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     errors.install(app)
-    for module in (catalog, stock, reservations):
+    for module in (catalog, stock, reservations, security):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(EdgeGuard, max_body_bytes=settings.max_body_bytes)

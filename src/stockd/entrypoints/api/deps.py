@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from stockd.bootstrap import Stockd
 from stockd.domain.errors import ValidationError
+from stockd.domain.security import ForbiddenError, Permission, Role, may
+from stockd.entrypoints.api.limits import retry_after
 from stockd.service_layer.ports import Actor
 from stockd.service_layer.runner import Idempotency, Outcome
 
@@ -23,8 +27,41 @@ def get_stockd(request: Request) -> Stockd:
     return stockd
 
 
-def get_actor(request: Request) -> Actor:
-    return Actor(name="anonymous", role="admin", request_id=request.state.request_id)
+_bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer sk_...`")
+
+
+class UnauthorizedError(HTTPException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(401, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def get_actor(
+    request: Request,
+    stockd: Annotated[Stockd, Depends(get_stockd)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    """Every request but the health checks carries a valid, unrevoked key."""
+    if credentials is None:
+        raise UnauthorizedError("missing API key: send Authorization: Bearer <key>")
+    key = await stockd.authenticator.authenticate(credentials.credentials)
+    if key is None:
+        # One answer for malformed, unknown and revoked keys: no oracle for guessing.
+        raise UnauthorizedError("invalid or revoked API key")
+    wait = request.app.state.rate_limiter.acquire(key.id)
+    if wait > 0:
+        raise HTTPException(429, f"rate limit for key {key.id} exceeded", headers={"Retry-After": retry_after(wait)})
+    return Actor(key.id, key.role.value, request.state.request_id, key.locations, key.channel)
+
+
+def require(permission: Permission) -> Callable[[Actor], Actor]:
+    """A dependency that lets the request through only if the key's role grants `permission`."""
+
+    def check(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+        if not may(Role(actor.role), permission):
+            raise ForbiddenError(f"role {actor.role} may not {permission.value}")
+        return actor
+
+    return check
 
 
 async def get_idempotency(
@@ -56,7 +93,13 @@ def _canonical(body: bytes) -> bytes:
 
 
 StockdDep = Annotated[Stockd, Depends(get_stockd)]
-ActorDep = Annotated[Actor, Depends(get_actor)]
+Reader = Annotated[Actor, Depends(require(Permission.READ))]
+CatalogWriter = Annotated[Actor, Depends(require(Permission.CATALOG_WRITE))]
+StockMover = Annotated[Actor, Depends(require(Permission.STOCK_MOVE))]
+Reserver = Annotated[Actor, Depends(require(Permission.RESERVE))]
+Shipper = Annotated[Actor, Depends(require(Permission.SHIP))]
+Auditor = Annotated[Actor, Depends(require(Permission.AUDIT_READ))]
+KeyManager = Annotated[Actor, Depends(require(Permission.KEYS_MANAGE))]
 IdempotencyDep = Annotated[Idempotency | None, Depends(get_idempotency)]
 
 

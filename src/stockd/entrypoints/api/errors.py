@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from stockd.domain import errors as e
+from stockd.domain.security import ForbiddenError
 from stockd.service_layer.runner import StorageUnavailableError
 
 log = structlog.get_logger("stockd.api")
@@ -42,6 +43,8 @@ def _status_of(exc: e.StockdError, request: Request) -> int:
         return 404
     if isinstance(exc, e.ConflictError):
         return 409
+    if isinstance(exc, ForbiddenError):
+        return 403
     return 422
 
 
@@ -74,10 +77,13 @@ def _clean(err: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_HTTP_CODES = {400: "malformed_json", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type",
-            400: "malformed_json", 401: "unauthorized", 403: "forbidden"}.get(exc.status_code, "http_error")
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"no route {request.url.path}"

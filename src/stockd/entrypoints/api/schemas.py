@@ -13,6 +13,7 @@ from stockd.domain.catalog import Location, LocationKind, Product
 from stockd.domain.errors import ValidationError
 from stockd.domain.movements import AdjustReason, Movement
 from stockd.domain.reservations import MAX_LINES, Line, Reservation, ReservationStatus
+from stockd.domain.security import ApiKey, AuditEntry, Role
 from stockd.domain.stock import StockLevel, StockTotals
 from stockd.domain.transfers import Transfer, TransferLine, TransferStatus
 from stockd.service_layer import commands
@@ -335,3 +336,55 @@ class Problem(BaseModel):
 CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"model": Problem, "description": "insufficient stock, or not allowed in this state"}
 }
+
+
+class KeyIn(Body):
+    name: Text
+    role: Role
+    locations: list[Code] | None = Field(default=None, min_length=1, max_length=500,
+                                         description="limit the key to these locations; omit for all")
+    channel: Code | None = Field(default=None, description="the sales channel a channel key acts for")
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    role: Role
+    locations: list[str] | None
+    channel: str | None
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, k: ApiKey) -> KeyOut:
+        return cls(id=k.id, name=k.name, role=k.role, locations=sorted(k.locations) if k.locations else None,
+                   channel=k.channel, created_at=k.created_at, created_by=k.created_by, revoked_at=k.revoked_at)
+
+    @classmethod
+    def render(cls, k: ApiKey) -> dict[str, Any]:
+        return cls.of(k).model_dump(mode="json")
+
+
+class KeyCreatedOut(KeyOut):
+    token: str = Field(description="the key itself: shown once, never stored, never shown again")
+
+
+class AuditOut(BaseModel):
+    occurred_at: datetime
+    actor: str
+    role: str
+    request_id: str | None
+    action: str
+    target: str | None
+    sku: str | None
+    location: str | None
+    details: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, e: AuditEntry) -> AuditOut:
+        return cls(**e.__dict__)
+
+
+class AuditPage(BaseModel):
+    items: list[AuditOut]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from stockd.entrypoints.api.deps import IdempotencyDep, StockdDep, respond
+from stockd.entrypoints.api.deps import CatalogWriter, IdempotencyDep, Reader, StockdDep, respond
 from stockd.entrypoints.api.schemas import (
     Code,
     LocationIn,
@@ -25,17 +25,19 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
 @router.post("/products", status_code=201, response_model=ProductOut)
-async def create_product(body: ProductIn, stockd: StockdDep, idem: IdempotencyDep) -> JSONResponse:
+async def create_product(
+    body: ProductIn, stockd: StockdDep, actor: CatalogWriter, idem: IdempotencyDep
+) -> JSONResponse:
     cmd = body.command()
     outcome = await stockd.runner.write(
-        lambda uow: catalog.create_product(uow, stockd.env, cmd), ProductOut.render, 201, idem
+        lambda uow: catalog.create_product(uow, stockd.env, actor, cmd), ProductOut.render, 201, idem
     )
     return respond(outcome)
 
 
 @router.get("/products", response_model=list[ProductOut])
 async def list_products(
-    stockd: StockdDep, limit: Limit = 100, offset: Offset = 0,
+    stockd: StockdDep, _: Reader, limit: Limit = 100, offset: Offset = 0,
     q: Annotated[str | None, Query(max_length=64, description="search SKU or name")] = None,
 ) -> list[ProductOut]:
     found = await stockd.runner.read(lambda uow: uow.products.list(limit, offset, q))
@@ -43,47 +45,54 @@ async def list_products(
 
 
 @router.get("/products/{sku}", response_model=ProductOut)
-async def get_product(sku: Code, stockd: StockdDep) -> JSONResponse:
+async def get_product(sku: Code, stockd: StockdDep, _: Reader) -> JSONResponse:
     product = await stockd.runner.read(lambda uow: catalog.get_product(uow, sku))
     return JSONResponse(ProductOut.render(product))
 
 
 @router.patch("/products/{sku}", response_model=ProductOut)
-async def update_product(sku: Code, body: ProductPatch, stockd: StockdDep, idem: IdempotencyDep) -> JSONResponse:
+async def update_product(
+    sku: Code, body: ProductPatch, stockd: StockdDep, actor: CatalogWriter, idem: IdempotencyDep
+) -> JSONResponse:
     cmd = commands.UpdateProduct(sku, body.name, body.unit_cost, body.price)
     outcome = await stockd.runner.write(
-        lambda uow: catalog.update_product(uow, stockd.env, cmd), ProductOut.render, 200, idem
+        lambda uow: catalog.update_product(uow, stockd.env, actor, cmd), ProductOut.render, 200, idem
     )
     return respond(outcome)
 
 
 @router.post("/locations", status_code=201, response_model=LocationOut)
-async def create_location(body: LocationIn, stockd: StockdDep, idem: IdempotencyDep) -> JSONResponse:
+async def create_location(
+    body: LocationIn, stockd: StockdDep, actor: CatalogWriter, idem: IdempotencyDep
+) -> JSONResponse:
     cmd = commands.CreateLocation(body.code, body.name, body.kind)
     outcome = await stockd.runner.write(
-        lambda uow: catalog.create_location(uow, stockd.env, cmd), LocationOut.render, 201, idem
+        lambda uow: catalog.create_location(uow, stockd.env, actor, cmd), LocationOut.render, 201, idem
     )
     return respond(outcome)
 
 
 @router.get("/locations", response_model=list[LocationOut])
-async def list_locations(stockd: StockdDep, limit: Limit = 100, offset: Offset = 0) -> list[LocationOut]:
+async def list_locations(
+    stockd: StockdDep, _: Reader, limit: Limit = 100, offset: Offset = 0
+) -> list[LocationOut]:
     found = await stockd.runner.read(lambda uow: uow.locations.list(limit, offset))
     return [LocationOut.model_validate(LocationOut.render(loc)) for loc in found]
 
 
 @router.get("/locations/{code}", response_model=LocationOut)
-async def get_location(code: Code, stockd: StockdDep) -> JSONResponse:
+async def get_location(code: Code, stockd: StockdDep, actor: Reader) -> JSONResponse:
+    actor.check_locations([code])
     location = await stockd.runner.read(lambda uow: catalog.get_location(uow, code))
     return JSONResponse(LocationOut.render(location))
 
 
 @router.patch("/locations/{code}", response_model=LocationOut)
 async def update_location(
-    code: Code, body: LocationPatch, stockd: StockdDep, idem: IdempotencyDep
+    code: Code, body: LocationPatch, stockd: StockdDep, actor: CatalogWriter, idem: IdempotencyDep
 ) -> JSONResponse:
     cmd = commands.UpdateLocation(code, body.name, body.kind)
     outcome = await stockd.runner.write(
-        lambda uow: catalog.update_location(uow, stockd.env, cmd), LocationOut.render, 200, idem
+        lambda uow: catalog.update_location(uow, stockd.env, actor, cmd), LocationOut.render, 200, idem
     )
     return respond(outcome)

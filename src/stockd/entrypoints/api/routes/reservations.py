@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from stockd.domain.reservations import Reservation
-from stockd.entrypoints.api.deps import ActorDep, IdempotencyDep, StockdDep, respond
+from stockd.entrypoints.api.deps import IdempotencyDep, Reader, Reserver, Shipper, StockdDep, respond
 from stockd.entrypoints.api.schemas import CONFLICT, ReservationOut, ReserveIn
 from stockd.service_layer import reservations
 from stockd.service_layer.env import Env
@@ -21,7 +21,7 @@ Settle = Callable[[UnitOfWork, Env, Actor, str], Awaitable[Reservation]]
 
 
 @router.post("/reservations", status_code=201, response_model=ReservationOut, responses=CONFLICT)
-async def reserve(body: ReserveIn, stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep) -> JSONResponse:
+async def reserve(body: ReserveIn, stockd: StockdDep, actor: Reserver, idem: IdempotencyDep) -> JSONResponse:
     """Hold stock for an order: every line or none. The loser of a race for the last unit gets a 409
     naming what was requested and what is available."""
     s = stockd.settings
@@ -33,8 +33,10 @@ async def reserve(body: ReserveIn, stockd: StockdDep, actor: ActorDep, idem: Ide
 
 
 @router.get("/reservations/{reservation_id}", response_model=ReservationOut)
-async def get_reservation(stockd: StockdDep, reservation_id: str = ReservationId) -> JSONResponse:
-    found = await stockd.runner.read(lambda uow: reservations.get_reservation(uow, stockd.env, reservation_id))
+async def get_reservation(stockd: StockdDep, actor: Reader, reservation_id: str = ReservationId) -> JSONResponse:
+    found = await stockd.runner.read(
+        lambda uow: reservations.get_reservation(uow, stockd.env, actor, reservation_id)
+    )
     return JSONResponse(ReservationOut.render(found))
 
 
@@ -47,21 +49,21 @@ async def _settle(stockd: StockdDep, actor: Actor, idem: IdempotencyDep, use_cas
 
 
 @router.post("/reservations/{reservation_id}/commit", response_model=ReservationOut, responses=CONFLICT)
-async def commit(stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep,
+async def commit(stockd: StockdDep, actor: Reserver, idem: IdempotencyDep,
                  reservation_id: str = ReservationId) -> JSONResponse:
     """Picking and packing: the held quantity moves from reserved to committed."""
     return await _settle(stockd, actor, idem, reservations.commit, reservation_id)
 
 
 @router.post("/reservations/{reservation_id}/ship", response_model=ReservationOut, responses=CONFLICT)
-async def ship(stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep,
+async def ship(stockd: StockdDep, actor: Shipper, idem: IdempotencyDep,
                reservation_id: str = ReservationId) -> JSONResponse:
     """The goods leave: the quantity leaves on_hand (from committed, or straight from reserved)."""
     return await _settle(stockd, actor, idem, reservations.ship, reservation_id)
 
 
 @router.post("/reservations/{reservation_id}/release", response_model=ReservationOut, responses=CONFLICT)
-async def release(stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep,
+async def release(stockd: StockdDep, actor: Reserver, idem: IdempotencyDep,
                   reservation_id: str = ReservationId) -> JSONResponse:
     """Cancel: held or committed stock is available again."""
     return await _settle(stockd, actor, idem, reservations.release, reservation_id)

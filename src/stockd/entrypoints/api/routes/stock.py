@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
-from stockd.entrypoints.api.deps import ActorDep, IdempotencyDep, StockdDep, respond
+from stockd.entrypoints.api.deps import Auditor, IdempotencyDep, Reader, StockdDep, StockMover, respond
 from stockd.entrypoints.api.schemas import (
     CONFLICT,
     AdjustIn,
@@ -35,29 +35,31 @@ TransferId = Path(max_length=64, pattern=r"^[A-Za-z0-9\-]+$")
 
 @router.get("/stock", response_model=StockListOut)
 async def list_stock(
-    stockd: StockdDep, sku: Code | None = None, location: Code | None = None, limit: Limit = 100,
+    stockd: StockdDep, actor: Reader, sku: Code | None = None, location: Code | None = None, limit: Limit = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JSONResponse:
     """The five numbers per SKU per location."""
-    levels = await stockd.runner.read(lambda uow: stock.list_stock(uow, stockd.env, sku, location, limit, offset))
+    levels = await stockd.runner.read(
+        lambda uow: stock.list_stock(uow, stockd.env, actor, sku, location, limit, offset)
+    )
     return JSONResponse(StockLevelOut.render_many(levels))
 
 
 @router.get("/stock/{sku}", response_model=StockTotalsOut)
-async def stock_of_sku(sku: Code, stockd: StockdDep) -> StockTotalsOut:
+async def stock_of_sku(sku: Code, stockd: StockdDep, actor: Reader) -> StockTotalsOut:
     """One SKU summed across locations, with the per-location breakdown."""
-    totals = await stockd.runner.read(lambda uow: stock.stock_of_sku(uow, stockd.env, sku))
+    totals = await stockd.runner.read(lambda uow: stock.stock_of_sku(uow, stockd.env, actor, sku))
     return StockTotalsOut.of(totals)
 
 
 @router.get("/stock/{sku}/{location}", response_model=StockLevelOut)
-async def stock_at(sku: Code, location: Code, stockd: StockdDep) -> JSONResponse:
-    level = await stockd.runner.read(lambda uow: stock.stock_at(uow, stockd.env, sku, location))
+async def stock_at(sku: Code, location: Code, stockd: StockdDep, actor: Reader) -> JSONResponse:
+    level = await stockd.runner.read(lambda uow: stock.stock_at(uow, stockd.env, actor, sku, location))
     return JSONResponse(StockLevelOut.render(level))
 
 
 @router.post("/receipts", status_code=201, response_model=StockListOut)
-async def receive(body: ReceiveIn, stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep) -> JSONResponse:
+async def receive(body: ReceiveIn, stockd: StockdDep, actor: StockMover, idem: IdempotencyDep) -> JSONResponse:
     """Goods arrived at a location: on_hand rises."""
     cmd = body.command()
     outcome = await stockd.runner.write(
@@ -67,7 +69,7 @@ async def receive(body: ReceiveIn, stockd: StockdDep, actor: ActorDep, idem: Ide
 
 
 @router.post("/adjustments", status_code=201, response_model=StockLevelOut, responses=CONFLICT)
-async def adjust(body: AdjustIn, stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep) -> JSONResponse:
+async def adjust(body: AdjustIn, stockd: StockdDep, actor: StockMover, idem: IdempotencyDep) -> JSONResponse:
     """Correct on_hand with a reason (damaged, shrinkage, found, correction)."""
     cmd = body.command()
     outcome = await stockd.runner.write(
@@ -77,7 +79,7 @@ async def adjust(body: AdjustIn, stockd: StockdDep, actor: ActorDep, idem: Idemp
 
 
 @router.post("/returns", status_code=201, response_model=StockLevelOut)
-async def record_return(body: ReturnIn, stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep) -> JSONResponse:
+async def record_return(body: ReturnIn, stockd: StockdDep, actor: StockMover, idem: IdempotencyDep) -> JSONResponse:
     """A customer return put back into sellable stock."""
     cmd = body.command()
     outcome = await stockd.runner.write(
@@ -88,7 +90,7 @@ async def record_return(body: ReturnIn, stockd: StockdDep, actor: ActorDep, idem
 
 @router.post("/transfers", status_code=201, response_model=TransferOut, responses=CONFLICT)
 async def create_transfer(
-    body: TransferIn, stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep
+    body: TransferIn, stockd: StockdDep, actor: StockMover, idem: IdempotencyDep
 ) -> JSONResponse:
     """Ship between locations: on_hand leaves the source now, in_transit shows at the destination."""
     cmd = body.command()
@@ -99,14 +101,14 @@ async def create_transfer(
 
 
 @router.get("/transfers/{transfer_id}", response_model=TransferOut)
-async def get_transfer(stockd: StockdDep, transfer_id: str = TransferId) -> JSONResponse:
-    found = await stockd.runner.read(lambda uow: stock.get_transfer(uow, transfer_id))
+async def get_transfer(stockd: StockdDep, actor: Reader, transfer_id: str = TransferId) -> JSONResponse:
+    found = await stockd.runner.read(lambda uow: stock.get_transfer(uow, actor, transfer_id))
     return JSONResponse(TransferOut.render(found))
 
 
 @router.post("/transfers/{transfer_id}/receive", response_model=TransferOut, responses=CONFLICT)
 async def receive_transfer(
-    stockd: StockdDep, actor: ActorDep, idem: IdempotencyDep, transfer_id: str = TransferId
+    stockd: StockdDep, actor: StockMover, idem: IdempotencyDep, transfer_id: str = TransferId
 ) -> JSONResponse:
     """The transfer arrived: in_transit becomes on_hand at the destination."""
     outcome = await stockd.runner.write(
@@ -118,6 +120,7 @@ async def receive_transfer(
 @router.get("/movements", response_model=MovementPage, tags=["ledger"])
 async def list_movements(
     stockd: StockdDep,
+    actor: Reader,
     sku: Code | None = None,
     location: Code | None = None,
     kind: Annotated[str | None, Query(max_length=24, pattern=r"^[a-z_]+$")] = None,
@@ -128,7 +131,9 @@ async def list_movements(
     limit: Limit = 100,
 ) -> MovementPage:
     """The ledger: who moved what, why, and the numbers before and after, oldest first."""
-    query = MovementFilter(sku, location, since, until, kind, reference, after_id, limit)
+    if location is not None:
+        actor.check_locations([location])
+    query = MovementFilter(sku, location, since, until, kind, reference, after_id, limit, actor.locations)
 
     async def fetch(uow: UnitOfWork) -> list[MovementOut]:
         return [MovementOut.of(m) for m in await uow.movements.list(query)]
@@ -138,7 +143,7 @@ async def list_movements(
 
 
 @router.get("/reconciliation", response_model=ReconciliationOut, tags=["ledger"])
-async def reconciliation(stockd: StockdDep) -> ReconciliationOut:
+async def reconciliation(stockd: StockdDep, _: Auditor) -> ReconciliationOut:
     """Replays the ledger against every stock row; `consistent` must always be true."""
 
     async def check(uow: UnitOfWork) -> ReconciliationOut:
