@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from stockd.bootstrap import Stockd, bootstrap
 from stockd.config import Settings
 from stockd.domain.catalog import LocationKind
-from stockd.entrypoints.api.app import create_app
-from stockd.service_layer import catalog, commands
 from stockd.domain.security import Role
 from stockd.domain.transfers import TransferLine
+from stockd.entrypoints.api.app import create_app
+from stockd.service_layer import catalog, commands
 from stockd.service_layer import stock as stock_uc
 from stockd.service_layer.env import SYSTEM
 from stockd.service_layer.keys import create_key
@@ -99,14 +99,15 @@ async def client(app: FastAPI, services: Stockd) -> AsyncIterator[httpx.AsyncCli
 
 async def seed(services: Stockd, stock: dict[tuple[str, str], int]) -> None:
     """Products and locations named in `stock`, with that much on hand."""
+
     async def run(uow: UnitOfWork) -> None:
         env = services.env
         for sku in sorted({s for s, _ in stock}):
-            await catalog.create_product(uow, env, SYSTEM, commands.CreateProduct(sku, f"Product {sku}", Decimal("2.50"),
-                                                                         Decimal("10.00")))
+            product = commands.CreateProduct(sku, f"Product {sku}", Decimal("2.50"), Decimal("10.00"))
+            await catalog.create_product(uow, env, SYSTEM, product)
         for loc in sorted({loc for _, loc in stock}):
-            await catalog.create_location(uow, env, SYSTEM, commands.CreateLocation(loc, f"Location {loc}",
-                                                                           LocationKind.WAREHOUSE))
+            location = commands.CreateLocation(loc, f"Location {loc}", LocationKind.WAREHOUSE)
+            await catalog.create_location(uow, env, SYSTEM, location)
         for (sku, loc), qty in stock.items():
             if qty:
                 await stock_uc.receive(uow, env, SYSTEM, commands.Receive(loc, (TransferLine(sku, qty),)))

@@ -41,7 +41,8 @@ async def load_demo(stockd: Stockd, if_empty: bool = True) -> bool:
         for code, name, kind in LOCATIONS:
             await catalog.create_location(uow, env, SYSTEM, commands.CreateLocation(code, name, kind))
         for sku, name, cost, price, _ in PRODUCTS:
-            await catalog.create_product(uow, env, SYSTEM, commands.CreateProduct(sku, name, Decimal(cost), Decimal(price)))
+            product = commands.CreateProduct(sku, name, Decimal(cost), Decimal(price))
+            await catalog.create_product(uow, env, SYSTEM, product)
         for index, (code, _, _) in enumerate(LOCATIONS):
             lines = tuple(TransferLine(p[0], p[4][index]) for p in PRODUCTS if p[4][index] > 0)
             await stock.receive(uow, env, SYSTEM, commands.Receive(code, lines, reference="demo opening stock"))
