@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -140,3 +141,56 @@ async def test_200_http_buyers_race_for_50_units_on_a_real_server(server: tuple[
         assert (await http.get("/v1/reconciliation")).status_code == 403, "a channel key may not audit"
         demo = (await http.get("/v1/stock/TEE-BLK-M")).json()
         assert demo["on_hand"] == 415
+
+
+def start_server(url: str, log_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
+    port = free_port()
+    log = log_path.open("w")
+    proc = subprocess.Popen([*STOCKD, "serve", "--port", str(port), *extra],
+                            env={**os.environ, "STOCKD_DATABASE_URL": url}, stdout=log, stderr=subprocess.STDOUT,
+                            text=True)
+    log.close()
+    return proc, port
+
+
+def wait_until_up(url: str, **kwargs: object) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1, **kwargs)  # type: ignore[arg-type]
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    pytest.fail(f"{url} did not come up")
+
+
+def test_serve_over_tls_prints_an_admin_key_only_the_first_time(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    url = f"sqlite:///{tmp_path / 'tls.db'}"
+    first_log = tmp_path / "first.log"
+    proc, port = start_server(url, first_log, "--demo", "--ssl-certfile", str(cert), "--ssl-keyfile", str(key))
+    try:
+        base = f"https://127.0.0.1:{port}"
+        trust = ssl.create_default_context(cafile=str(cert))
+        wait_until_up(f"{base}/healthz", verify=trust)
+        token = next(word for word in first_log.read_text().split() if word.startswith("sk_"))
+        r = httpx.get(f"{base}/v1/stock/TEE-BLK-M", verify=trust, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200 and r.json()["on_hand"] == 415
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    second_log = tmp_path / "second.log"
+    proc, port = start_server(url, second_log)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert "sk_" not in second_log.read_text(), "the admin key is printed only when no key exists"
+    listed = run_cli("keys", "list", url=url).stdout
+    assert "sk_" not in listed and len(listed.strip().splitlines()) == 1
