@@ -22,12 +22,20 @@ class MovementKind(StrEnum):
     TRANSFER_IN = "transfer_in"
     TRANSFER_RECEIVED = "transfer_received"
     RETURNED = "returned"
+    ADDED = "added"  # a device saw units arrive
+    REMOVED = "removed"  # a device saw units leave
+    COUNTED = "counted"  # a device's absolute count set on_hand
+    MOVED_OUT = "moved_out"  # a device moved units to another location at once
+    MOVED_IN = "moved_in"
 
     @property
     def event_type(self) -> str:
         """The event published for this kind of movement (DESIGN.md, Events)."""
-        if self in (MovementKind.TRANSFER_OUT, MovementKind.TRANSFER_IN):
+        if self in (MovementKind.TRANSFER_OUT, MovementKind.TRANSFER_IN, MovementKind.MOVED_OUT,
+                    MovementKind.MOVED_IN):
             return "stock.transferred"
+        if self in (MovementKind.ADDED, MovementKind.REMOVED):
+            return "stock.adjusted"
         if self is MovementKind.TRANSFER_RECEIVED:
             return "stock.received"
         return f"stock.{self.value}"
@@ -62,6 +70,7 @@ class Change:
     quantity: int
     reason: str | None = None
     reference: str | None = None
+    by_system: bool = False  # stockd's own doing (an expiry), whoever's request noticed it
 
     @property
     def key(self) -> tuple[str, str]:

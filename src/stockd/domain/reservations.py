@@ -77,8 +77,10 @@ class Reservation:
             raise InvalidStateError(
                 f"reservation {self.id} is {self.status.value}; it cannot become {target.value}"
             )
+        by_system = target is ReservationStatus.EXPIRED
         return [
-            Change(line.sku, line.location, kind, delta_of(line.quantity), line.quantity, reference=self.id)
+            Change(line.sku, line.location, kind, delta_of(line.quantity), line.quantity, reference=self.id,
+                   by_system=by_system)
             for line in sorted(self.lines, key=lambda ln: ln.key)
         ]
 

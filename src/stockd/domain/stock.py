@@ -40,6 +40,10 @@ class StockLevel:
     last_updated: datetime | None = None
 
     @property
+    def key(self) -> tuple[str, str]:
+        return (self.sku, self.location)
+
+    @property
     def available(self) -> int:
         """What can still be promised: on hand minus reserved minus committed."""
         return self.on_hand - self.reserved - self.committed

@@ -33,7 +33,7 @@ async def reserve(uow: UnitOfWork, env: Env, actor: Actor, cmd: Reserve) -> Rese
             raise AlreadyExistsError(f"order {cmd.order_id!r} already has reservation {existing.id}")
     now = env.clock.now()
     # Holds past their expiry on these SKUs stop counting now, not when the sweeper comes by.
-    changes = await _claim_expired(uow, now, sorted({ln.sku for ln in lines}))
+    changes = await claim_expired(uow, now, sorted({ln.sku for ln in lines}))
     reservation = Reservation(
         id=env.new_id(),
         order_id=cmd.order_id,
@@ -85,7 +85,7 @@ async def release(uow: UnitOfWork, env: Env, actor: Actor, reservation_id: str) 
 async def expire_due(uow: UnitOfWork, env: Env, skus: Sequence[str] | None = None) -> int:
     """Release holds past their expiry (the sweeper, and any read that notices them)."""
     now = env.clock.now()
-    changes = await _claim_expired(uow, now, skus)
+    changes = await claim_expired(uow, now, skus)
     if changes:
         await uow.ledger.record(changes, SYSTEM, now)
     return len({c.reference for c in changes})
@@ -112,7 +112,9 @@ async def _settle(
     return replace(reservation, status=target, updated_at=now)
 
 
-async def _claim_expired(uow: UnitOfWork, now: datetime, skus: Sequence[str] | None) -> list[Change]:
+async def claim_expired(uow: UnitOfWork, now: datetime, skus: Sequence[str] | None) -> list[Change]:
+    """Mark the holds past their expiry on `skus` as expired and return the changes that give their stock back,
+    for the caller to record with its own (in one ledger call, so rows are still locked in order)."""
     changes: list[Change] = []
     for reservation in await uow.reservations.due_to_expire(now, skus, EXPIRY_BATCH):
         # Compare-and-set on the status: of two sweepers (or a sweeper and a reader), one wins.

@@ -9,7 +9,7 @@ from stockd.domain.transfers import Transfer, TransferStatus
 from stockd.service_layer.commands import Adjust, CreateTransfer, Receive, ReturnStock
 from stockd.service_layer.env import Env
 from stockd.service_layer.ports import Actor, UnitOfWork
-from stockd.service_layer.reservations import expire_due
+from stockd.service_layer.reservations import claim_expired, expire_due
 from stockd.service_layer.runner import RetryableConflictError
 
 
@@ -30,8 +30,11 @@ async def adjust(uow: UnitOfWork, env: Env, actor: Actor, cmd: Adjust) -> StockL
     delta = adjustment_delta(cmd.quantity, cmd.reason)
     change = Change(cmd.sku, cmd.location, MovementKind.ADJUSTED, delta, abs(cmd.quantity),
                     reason=cmd.reason.value, reference=cmd.note)
-    (level,) = await uow.ledger.record([change], actor, env.clock.now())
-    return level
+    now = env.clock.now()
+    # Holds past their expiry no longer count: a write-off may take what they held.
+    released = await claim_expired(uow, now, [cmd.sku]) if delta.on_hand < 0 else []
+    levels = await uow.ledger.record([*released, change], actor, now)
+    return next(lvl for lvl in levels if lvl.key == change.key)
 
 
 async def return_stock(uow: UnitOfWork, env: Env, actor: Actor, cmd: ReturnStock) -> StockLevel:
@@ -51,7 +54,8 @@ async def create_transfer(uow: UnitOfWork, env: Env, actor: Actor, cmd: CreateTr
     transfer = Transfer(env.new_id(), cmd.source, cmd.destination, TransferStatus.IN_TRANSIT, cmd.lines,
                         env.clock.now())
     await uow.transfers.add(transfer)
-    await uow.ledger.record(transfer.dispatch_changes(), actor, transfer.created_at)
+    released = await claim_expired(uow, transfer.created_at, sorted({ln.sku for ln in transfer.lines}))
+    await uow.ledger.record([*released, *transfer.dispatch_changes()], actor, transfer.created_at)
     return transfer
 
 

@@ -15,6 +15,7 @@ from stockd.domain.errors import InsufficientStockError, Shortfall, UnknownLocat
 from stockd.domain.events import Event
 from stockd.domain.movements import Change
 from stockd.domain.stock import Delta, StockLevel
+from stockd.service_layer.env import SYSTEM
 from stockd.service_layer.ports import Actor, IdGenerator
 
 _RETURNING = (stock.c.sku, stock.c.location, stock.c.on_hand, stock.c.reserved, stock.c.committed,
@@ -31,6 +32,7 @@ class SqlLedger:
     def __init__(self, conn: AsyncConnection, new_id: IdGenerator) -> None:
         self._conn = conn
         self._new_id = new_id
+        self.wrote_events = False  # read by the unit of work after commit, to wake the outbox relay
 
     async def record(self, changes: Sequence[Change], actor: Actor, now: datetime) -> list[StockLevel]:
         # Rows are always locked in (sku, location) order, whatever the request's order: two orders
@@ -43,11 +45,13 @@ class SqlLedger:
             level = await self._apply(change, now)
             finals[change.key] = level
             event_id = self._new_id()
-            movement_rows.append(_movement_row(event_id, change, level, actor, now))
-            outbox_rows.append(_outbox_row(event_id, change, level, actor, now))
+            by = SYSTEM if change.by_system else actor
+            movement_rows.append(_movement_row(event_id, change, level, by, now))
+            outbox_rows.append(_outbox_row(event_id, change, level, by, now))
         if movement_rows:
             await self._conn.execute(insert(movements), movement_rows)
             await self._conn.execute(insert(outbox), outbox_rows)
+            self.wrote_events = True
         return list(finals.values())
 
     async def _apply(self, change: Change, now: datetime) -> StockLevel:
