@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from stockd.adapters.bus.in_memory import InMemoryBus
+from stockd.adapters.bus.rabbitmq import RabbitPublisher
 from stockd.adapters.db.engine import create_engine
+from stockd.adapters.db.outbox import Doorbell, SqlOutboxRelay
 from stockd.adapters.db.unit_of_work import SqlUnitOfWork
 from stockd.config import Settings
 from stockd.service_layer.env import Env
 from stockd.service_layer.keys import Authenticator
-from stockd.service_layer.ports import Clock, IdGenerator, UnitOfWork
+from stockd.service_layer.ports import Clock, IdGenerator, InboxUnitOfWork, Publisher, UnitOfWork
 from stockd.service_layer.runner import Runner
 
 
@@ -35,20 +38,49 @@ class Stockd:
     env: Env
     runner: Runner
     authenticator: Authenticator
+    publisher: Publisher = field(default_factory=InMemoryBus)
+    doorbell: Doorbell = field(default_factory=Doorbell)
 
     def uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine, self.env.new_id)
+        return SqlUnitOfWork(self.engine, self.env.new_id, self.doorbell.ring)
+
+    def consumer_uow(self) -> InboxUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.env.new_id, self.doorbell.ring)
+
+    @property
+    def bus(self) -> InMemoryBus | None:
+        """The in-process bus, to subscribe to, when events are not going to a broker."""
+        return self.publisher if isinstance(self.publisher, InMemoryBus) else None
+
+    def relay(self) -> SqlOutboxRelay:
+        return SqlOutboxRelay(self.engine, self.publisher, self.env.clock, self.settings.relay_batch_size)
 
     async def close(self) -> None:
+        if isinstance(self.publisher, InMemoryBus | RabbitPublisher):
+            await self.publisher.close()
         await self.engine.dispose()
 
 
-def bootstrap(settings: Settings, clock: Clock | None = None, new_id: IdGenerator | None = None) -> Stockd:
+def make_publisher(settings: Settings) -> Publisher:
+    url = settings.bus_url.strip()
+    if url in ("", "memory://"):
+        return InMemoryBus()
+    if url.startswith(("amqp://", "amqps://")):
+        return RabbitPublisher(url, timeout=settings.relay_publish_timeout_seconds)
+    raise ValueError(f"STOCKD_BUS_URL must be memory:// or amqp(s)://..., not {url.split(':', 1)[0]}://")
+
+
+def bootstrap(
+    settings: Settings, clock: Clock | None = None, new_id: IdGenerator | None = None,
+    publisher: Publisher | None = None,
+) -> Stockd:
     engine = create_engine(settings.database_url, pool_size=settings.pool_size)
     env = Env(clock=clock or SystemClock(), new_id=new_id or new_uuid)
+    doorbell = Doorbell()
 
     def uow_factory() -> UnitOfWork:
-        return SqlUnitOfWork(engine, env.new_id)
+        return SqlUnitOfWork(engine, env.new_id, doorbell.ring)
 
     runner = Runner(uow_factory, env.clock)
-    return Stockd(settings, engine, env, runner, Authenticator(runner, settings.auth_cache_seconds))
+    return Stockd(settings, engine, env, runner, Authenticator(runner, settings.auth_cache_seconds),
+                  publisher=publisher or make_publisher(settings), doorbell=doorbell)

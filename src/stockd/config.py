@@ -23,6 +23,14 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=2.0, ge=0, description="how long a verified key is trusted")
     rate_limit_per_second: float = Field(default=500.0, ge=0, description="per key; 0 turns the limit off")
     rate_limit_burst: int = Field(default=1000, ge=1)
+    bus_url: str = Field(
+        default="memory://",
+        description="memory:// (or empty): the in-process bus; amqp://user:pass@host:5672/ : RabbitMQ",
+    )
+    relay_batch_size: int = Field(default=200, ge=1, le=10_000, description="outbox events per publish")
+    # Commits in the relay's own process wake it at once; this poll only finds other processes' events.
+    relay_poll_interval_seconds: float = Field(default=0.2, gt=0, description="idle poll of the outbox")
+    relay_publish_timeout_seconds: float = Field(default=5.0, gt=0, description="broker confirms wait")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: str = "info"

@@ -218,6 +218,65 @@ def _safe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+BusOpt = Annotated[
+    str | None,
+    typer.Option("--bus-url", envvar="STOCKD_BUS_URL", show_envvar=True,
+                 help="memory:// (in-process, default) or amqp://user:pass@host:5672/"),
+]
+
+
+@app.command()
+def worker(
+    database_url: DatabaseOpt = None,
+    bus_url: BusOpt = None,
+    log_level: Annotated[str, typer.Option(envvar="STOCKD_LOG_LEVEL")] = "info",
+) -> None:
+    """Run the outbox relay (events to the broker) and the reservation expiry sweeper, until stopped."""
+    from stockd.entrypoints.workers.worker import run_worker
+
+    settings = _settings(database_url, bus_url=bus_url, log_level=log_level)
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(run_worker(settings))
+
+
+events_app = typer.Typer(help="The event stream.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+
+
+@events_app.command("replay")
+def events_replay(
+    since: Annotated[str, typer.Option(help="ISO 8601 (2026-03-02T09:00:00Z); without a zone, UTC")],
+    until: Annotated[str | None, typer.Option(help="ISO 8601, exclusive; default: no end")] = None,
+    event_type: Annotated[list[str] | None, typer.Option("--type", help="only this type; repeatable")] = None,
+    database_url: DatabaseOpt = None,
+    bus_url: BusOpt = None,
+) -> None:
+    """Publish the events of a time window to the broker again, same ids, for a consumer that lost its state."""
+    from rich.progress import Progress
+
+    from stockd.entrypoints.replay import count_events, replay_events, window
+
+    settings = _settings(database_url, bus_url=bus_url)
+    try:
+        query = window(since, until, event_type or ())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+    async def run() -> int:
+        services = bootstrap(settings)
+        try:
+            if services.bus is not None:
+                raise typer.BadParameter("replay publishes to a broker: set --bus-url / STOCKD_BUS_URL to amqp://")
+            with Progress(console=console, transient=True) as progress:
+                task = progress.add_task("replaying", total=await count_events(services, query))
+                return await replay_events(services, query, lambda n: progress.advance(task, n))
+        finally:
+            await services.close()
+
+    sent = asyncio.run(run())
+    console.print(f"[green]replayed[/green] {sent} events")
+
+
 def main() -> None:
     app()
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
 from stockd.domain.catalog import Location, Product
+from stockd.domain.devices import DeviceEvent, Outcome
 from stockd.domain.movements import Change, Drift, Movement
 from stockd.domain.reservations import Reservation, ReservationStatus
 from stockd.domain.security import ApiKey, AuditEntry, ForbiddenError
@@ -101,6 +103,12 @@ class StockReader(Protocol):
         scope: frozenset[str] | None = None,
     ) -> builtins.list[StockLevel]: ...
     async def for_sku(self, sku: str) -> builtins.list[StockLevel]: ...
+    async def locked(self, sku: str, location: str) -> StockLevel | None:
+        """The row, locked until the end of the transaction (SELECT ... FOR UPDATE on PostgreSQL)."""
+        ...
+    async def lock(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Lock these rows now, in (sku, location) order, for the rest of the transaction."""
+        ...
 
 
 class MovementReader(Protocol):
@@ -166,6 +174,18 @@ class AuditLog(Protocol):
         ...
 
 
+class DeviceLog(Protocol):
+    async def seen(self, event_ids: Sequence[str]) -> set[str]: ...
+    async def record(
+        self, event_id: str | None, event: DeviceEvent | None, source: str, now: datetime, outcome: Outcome,
+        reason: str | None, raw: dict[str, Any] | None,
+    ) -> None: ...
+    async def set_outcome(self, event_id: str, outcome: Outcome, reason: str | None) -> None: ...
+    async def last_count(self, sku: str, location: str) -> datetime | None: ...
+    async def set_last_count(self, sku: str, location: str, counted_at: datetime) -> None: ...
+    async def deltas_after(self, sku: str, location: str, after: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without commit() rolls everything back."""
 
@@ -189,6 +209,12 @@ class UnitOfWork(Protocol):
     def keys(self) -> KeyRepository: ...
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def devices(self) -> DeviceLog: ...
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A nested transaction: an error inside rolls back to here and leaves the rest of the work intact."""
+        ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -207,3 +233,27 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+class Publisher(Protocol):
+    """The event bus, as the outbox relay sees it (RabbitMQ, or the in-process bus)."""
+
+    async def publish(self, events: Sequence[dict[str, Any]]) -> None:
+        """Hand over every event envelope, in the given order, and return only once the bus holds them all
+        (broker-confirmed). Raise otherwise: the relay then leaves them unpublished and tries again later."""
+        ...
+
+
+class Inbox(Protocol):
+    async def accept(self, consumer: str, event: dict[str, Any], now: datetime) -> bool:
+        """Record, in the caller's transaction, that `consumer` applies `event`. False when it already has
+        (the same event id again) or when it already applied a later event of the same (sku, location)
+        (a stale sequence): the caller must then skip the event (invariant 5)."""
+        ...
+
+
+class InboxUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work for an event consumer: its own writes and its inbox commit together."""
+
+    @property
+    def inbox(self) -> Inbox: ...

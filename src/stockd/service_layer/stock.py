@@ -51,6 +51,9 @@ async def create_transfer(uow: UnitOfWork, env: Env, actor: Actor, cmd: CreateTr
 
     The source decides to ship, so a key scoped to the source may send to any location."""
     actor.check_locations([cmd.source])
+    for code in (cmd.source, cmd.destination):
+        if await uow.locations.get(code) is None:
+            raise UnknownLocationError(code)
     transfer = Transfer(env.new_id(), cmd.source, cmd.destination, TransferStatus.IN_TRANSIT, cmd.lines,
                         env.clock.now())
     await uow.transfers.add(transfer)

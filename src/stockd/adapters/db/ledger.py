@@ -17,6 +17,7 @@ from stockd.domain.movements import Change
 from stockd.domain.stock import Delta, StockLevel
 from stockd.service_layer.env import SYSTEM
 from stockd.service_layer.ports import Actor, IdGenerator
+from stockd.service_layer.runner import RetryableConflictError
 
 _RETURNING = (stock.c.sku, stock.c.location, stock.c.on_hand, stock.c.reserved, stock.c.committed,
               stock.c.in_transit, stock.c.sequence, stock.c.updated_at)
@@ -60,7 +61,12 @@ class SqlLedger:
             return level
         current = await self._current(change.sku, change.location)
         if current is not None:
-            raise _refusal(change, current)
+            if current.available < -change.delta.available:
+                raise InsufficientStockError(
+                    [Shortfall(change.sku, change.location, change.quantity, current.available)]
+                )
+            # The row was committed by a concurrent first change after our UPDATE looked: run it again.
+            raise RetryableConflictError(f"{change.sku} at {change.location} appeared concurrently")
         await self._require_known(change.sku, change.location)
         if _takes_stock(change.delta):
             raise InsufficientStockError([Shortfall(change.sku, change.location, change.quantity, 0)])
@@ -123,14 +129,6 @@ def _guards(d: Delta) -> list[ColumnElement[bool]]:
 
 def _takes_stock(d: Delta) -> bool:
     return min(d.on_hand, d.reserved, d.committed, d.in_transit, d.available) < 0
-
-
-def _refusal(change: Change, current: StockLevel) -> Exception:
-    if current.available < -change.delta.available:
-        return InsufficientStockError(
-            [Shortfall(change.sku, change.location, change.quantity, current.available)]
-        )
-    return RuntimeError(f"{change} does not fit {current}: the reservation records and stock rows disagree")
 
 
 def _movement_row(event_id: str, c: Change, after: StockLevel, actor: Actor, now: datetime) -> dict[str, Any]:

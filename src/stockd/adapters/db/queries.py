@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stockd.adapters.db.ledger import _RETURNING, level_of
@@ -35,6 +36,23 @@ class SqlStockReader:
         if location is not None:
             stmt = stmt.where(stock.c.location == location)
         return [level_of(r) for r in await self._conn.execute(stmt)]
+
+    async def locked(self, sku: str, location: str) -> StockLevel | None:
+        stmt = select(*_RETURNING).where(stock.c.sku == sku, stock.c.location == location).with_for_update()
+        row = (await self._conn.execute(stmt)).first()
+        return level_of(row) if row else None
+
+    async def lock(self, keys: Sequence[tuple[str, str]]) -> None:
+        ordered = sorted(set(keys))
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            stmt = (
+                select(stock.c.sku)
+                .where(tuple_(stock.c.sku, stock.c.location).in_(chunk))
+                .order_by(stock.c.sku, stock.c.location)
+                .with_for_update()
+            )
+            await self._conn.execute(stmt)
 
     async def for_sku(self, sku: str) -> builtins.list[StockLevel]:
         stmt = select(*_RETURNING).where(stock.c.sku == sku).order_by(stock.c.location)

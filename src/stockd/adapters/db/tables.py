@@ -206,3 +206,54 @@ audit_log = Table(
 
 # Columns of the stock row that the ledger sums must reproduce (invariant 7).
 BUCKETS = ("on_hand", "reserved", "committed", "in_transit")
+
+# Idempotent consumers (invariant 5): one row per event a consumer has applied, written in the same
+# transaction as the consumer's own writes, so a redelivered event finds its row and is dropped.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_inbox_received_at", "received_at"),
+)
+
+# The last sequence each consumer applied per (sku, location): an older event arriving late is stale.
+consumer_positions = Table(
+    "consumer_positions",
+    metadata,
+    Column("consumer", String(64), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Every device event received, applied or not, with its outcome: the dedupe key and the audit of devices.
+device_events = Table(
+    "device_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", String(128), unique=True),  # null only for an event too malformed to carry one
+    Column("source", String(120), nullable=False),
+    Column("kind", String(24)),
+    Column("sku", String(64)),
+    Column("location", String(64)),
+    Column("to_location", String(64)),
+    Column("quantity", BigInteger),
+    Column("occurred_at", UtcDateTime),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", String(300)),
+    Column("raw", JSON),
+    Index("ix_device_events_sku_location", "sku", "location"),
+)
+
+# The device timestamp of the last absolute count applied per row: older counts are stale.
+device_counts = Table(
+    "device_counts",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("counted_at", UtcDateTime, nullable=False),
+)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Self
 
@@ -11,7 +13,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from stockd.adapters.db.catalog import SqlLocationRepository, SqlProductRepository
+from stockd.adapters.db.devices import SqlDeviceLog
 from stockd.adapters.db.idempotency import SqlIdempotencyStore
+from stockd.adapters.db.inbox import SqlInbox
 from stockd.adapters.db.ledger import SqlLedger
 from stockd.adapters.db.queries import SqlMovementReader, SqlStockReader
 from stockd.adapters.db.reservations import SqlReservationRepository, SqlTransferRepository
@@ -25,9 +29,12 @@ _UNAVAILABLE_SQLSTATES_PREFIXES = ("08", "57P", "53")
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, new_id: IdGenerator) -> None:
+    def __init__(
+        self, engine: AsyncEngine, new_id: IdGenerator, on_events_committed: Callable[[], None] | None = None
+    ) -> None:
         self._engine = engine
         self._new_id = new_id
+        self._on_events_committed = on_events_committed
         self._conn: AsyncConnection | None = None
         self._tx: AsyncTransaction | None = None
 
@@ -49,6 +56,8 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyStore(conn)
         self.keys = SqlKeyRepository(conn)
         self.audit = SqlAuditLog(conn)
+        self.devices = SqlDeviceLog(conn)
+        self.inbox = SqlInbox(conn)
         return self
 
     @property
@@ -56,9 +65,17 @@ class SqlUnitOfWork:
         assert self._conn is not None, "use the unit of work inside 'async with'"
         return self._conn
 
+    @contextlib.asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        async with self.connection.begin_nested():
+            yield
+
     async def commit(self) -> None:
         assert self._tx is not None
         await self._tx.commit()
+        # Only after the commit: a relay woken earlier would not see the rows yet and go back to sleep.
+        if self._on_events_committed is not None and self.ledger.wrote_events:
+            self._on_events_committed()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None

@@ -13,8 +13,11 @@ from stockd.bootstrap import Stockd, bootstrap
 from stockd.config import Settings
 from stockd.entrypoints.api import errors
 from stockd.entrypoints.api.edge import EdgeGuard
+from stockd.entrypoints.api.feed import ChangeFeed, run_feed
 from stockd.entrypoints.api.limits import RateLimiter
-from stockd.entrypoints.api.routes import catalog, health, reservations, security, stock
+from stockd.entrypoints.api.routes import catalog, devices, health, reservations, security, stock
+from stockd.entrypoints.api.routes import feed as live
+from stockd.entrypoints.workers.relay import run_relay
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
 API_PREFIX = "/v1"
@@ -29,12 +32,15 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        task = asyncio.create_task(run_sweeper(wired, stop)) if sweeper else None
+        # The relay runs in the server so a committed change reaches the bus within milliseconds (its commit
+        # rings the relay's doorbell); `sweeper=False` (tests driving the app by hand) leaves both off.
+        tasks = [asyncio.create_task(job(wired, stop)) for job in (run_sweeper, run_relay)] if sweeper else []
+        tasks.append(asyncio.create_task(run_feed(wired, feed, stop)))
         try:
             yield
         finally:
             stop.set()
-            if task is not None:
+            for task in tasks:
                 await task
             if owned:
                 await wired.close()
@@ -46,9 +52,10 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
         lifespan=lifespan,
     )
     app.state.stockd = wired
+    feed = app.state.feed = ChangeFeed()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     errors.install(app)
-    for module in (catalog, stock, reservations, security):
+    for module in (catalog, stock, reservations, devices, security, live):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(EdgeGuard, max_body_bytes=settings.max_body_bytes)

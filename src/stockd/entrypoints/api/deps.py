@@ -100,6 +100,7 @@ Reserver = Annotated[Actor, Depends(require(Permission.RESERVE))]
 Shipper = Annotated[Actor, Depends(require(Permission.SHIP))]
 Auditor = Annotated[Actor, Depends(require(Permission.AUDIT_READ))]
 KeyManager = Annotated[Actor, Depends(require(Permission.KEYS_MANAGE))]
+DeviceSource = Annotated[Actor, Depends(require(Permission.DEVICE_INGEST))]
 IdempotencyDep = Annotated[Idempotency | None, Depends(get_idempotency)]
 
 

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from stockd.domain.catalog import Location, LocationKind, Product
+from stockd.domain.devices import DeviceEvent, DeviceEventKind, Outcome
 from stockd.domain.errors import ValidationError
 from stockd.domain.movements import AdjustReason, Movement
 from stockd.domain.reservations import MAX_LINES, Line, Reservation, ReservationStatus
@@ -19,6 +20,7 @@ from stockd.domain.transfers import Transfer, TransferLine, TransferStatus
 from stockd.service_layer import commands
 
 MAX_QUANTITY = 1_000_000_000
+MAX_DEVICE_BATCH = 5000
 
 
 def _printable(value: str) -> str:
@@ -34,6 +36,8 @@ Code = Annotated[
 ]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
                  AfterValidator(_printable)]
+# For free-text query parameters: a NUL reaching PostgreSQL is a 500 (invalid byte sequence), not a 422.
+Printable = AfterValidator(_printable)
 Quantity = Annotated[int, Field(strict=True, gt=0, le=MAX_QUANTITY, description="a whole number of units")]
 SignedQuantity = Annotated[int, Field(strict=True, ge=-MAX_QUANTITY, le=MAX_QUANTITY)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("1e9"), max_digits=14, decimal_places=4, allow_inf_nan=False)]
@@ -388,3 +392,43 @@ class AuditOut(BaseModel):
 
 class AuditPage(BaseModel):
     items: list[AuditOut]
+
+
+class DeviceEventIn(Body):
+    """One event from a barcode scanner, RFID reader, IoT sensor or WMS (DESIGN.md device input format)."""
+
+    event: DeviceEventKind
+    event_id: Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,128}$")]
+    product_id: Code
+    location: Code
+    quantity: Annotated[int, Field(strict=True, ge=0, le=MAX_QUANTITY)]
+    timestamp: AwareDatetime
+    to_location: Code | None = Field(default=None, description="item_moved only: where the units went")
+
+    def domain(self) -> DeviceEvent:
+        if self.event is DeviceEventKind.ITEM_MOVED:
+            if self.to_location is None or self.to_location == self.location:
+                raise ValueError("item_moved needs a to_location different from location")
+        elif self.to_location is not None:
+            raise ValueError("to_location belongs to item_moved only")
+        if self.event is not DeviceEventKind.ITEM_COUNTED and self.quantity == 0:
+            raise ValueError(f"{self.event.value} needs a positive quantity")
+        return DeviceEvent(self.event_id, self.event, self.product_id, self.location, self.quantity,
+                           self.timestamp, self.to_location)
+
+
+class DeviceBatchIn(Body):
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_DEVICE_BATCH,
+                                         description="device events (DeviceEventIn); each is judged on its own")
+
+
+class DeviceResultOut(BaseModel):
+    index: int
+    event_id: str | None
+    outcome: Outcome
+    reason: str | None
+
+
+class DeviceBatchOut(BaseModel):
+    results: list[DeviceResultOut]
+    counts: dict[str, int]

@@ -13,6 +13,7 @@ from stockd.entrypoints.api.schemas import (
     LocationIn,
     LocationOut,
     LocationPatch,
+    Printable,
     ProductIn,
     ProductOut,
     ProductPatch,
@@ -38,7 +39,7 @@ async def create_product(
 @router.get("/products", response_model=list[ProductOut])
 async def list_products(
     stockd: StockdDep, _: Reader, limit: Limit = 100, offset: Offset = 0,
-    q: Annotated[str | None, Query(max_length=64, description="search SKU or name")] = None,
+    q: Annotated[str | None, Query(max_length=64, description="search SKU or name"), Printable] = None,
 ) -> list[ProductOut]:
     found = await stockd.runner.read(lambda uow: uow.products.list(limit, offset, q))
     return [ProductOut.model_validate(ProductOut.render(p)) for p in found]
