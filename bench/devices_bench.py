@@ -203,12 +203,14 @@ async def run(opts: argparse.Namespace, via: str) -> None:
             drifted = await drift(url)
     finally:
         await admin.close()
-    latencies.sort() if latencies else latencies.append(float("nan"))
+    latencies.sort()
     result = {
         "bench": "devices", "via": via, "events_sent": len(sent), "unique": opts.events, "batch": opts.batch,
         "clients": opts.clients, "seconds": round(wall, 2), "events_per_s": round(len(sent) / wall),
-        "batch_p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "batch_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
+        # Over the broker there is no per-batch answer to time: only the end-to-end rate counts.
+        "batch_p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "batch_p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1)
+        if latencies else None,
         "outcomes": dict(outcomes), "drift": drifted,
     }
     print(f"{via}: {len(sent)} device events ({opts.events} unique, 10% duplicates, shuffled) in batches of "
