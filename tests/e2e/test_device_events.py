@@ -43,6 +43,10 @@ async def test_the_same_event_five_times_applies_once(
     outcomes = [(await anonymous.post("/v1/device-events", json=event, headers=device)).json()["results"][0]["outcome"]
                 for _ in range(5)]
     assert outcomes == ["applied"] + ["duplicate"] * 4
+    malformed = ev("scan-bad", "item_removed", 1, 2) | {"product_id": "bad sku!"}
+    twice = [(await anonymous.post("/v1/device-events", json=malformed, headers=device)).json()["results"][0]["outcome"]
+             for _ in range(2)]
+    assert twice == ["rejected", "duplicate"], "a rejected event id is remembered too"
     bad = await anonymous.post("/v1/device-events", json=ev("scan-2", "item_removed", 0, 2), headers=device)
     assert bad.status_code == 422 and "positive quantity" in bad.json()["results"][0]["reason"]
     assert await on_hand(client) == 7

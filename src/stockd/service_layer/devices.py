@@ -41,7 +41,7 @@ async def ingest(
     its reason while the others apply, and none is ever half applied."""
     actor.check_locations(loc for item in batch if isinstance(item, DeviceEvent) for loc in item.locations)
     now = env.clock.now()
-    ids = [item.event_id for item in batch if isinstance(item, DeviceEvent)]
+    ids = [item.event_id for item in batch if item.event_id is not None]
     # A batch touches many rows in time order; taking their locks up front in (sku, location) order means two
     # batches (or a batch and an order) queue instead of deadlocking. Only then look for duplicates: a twin in
     # another batch locks the same row, so by now it has committed and is seen.
@@ -51,9 +51,13 @@ async def ingest(
     order = sorted(range(len(batch)), key=lambda i: _sort_key(batch[i]))
     for index in order:
         item = batch[index]
-        if isinstance(item, Malformed):
+        if item.event_id is not None and item.event_id in seen:
+            results.append(DeviceResult(index, item.event_id, Outcome.DUPLICATE))
+        elif isinstance(item, Malformed):
             await uow.devices.record(item.event_id, None, actor.name, now, Outcome.REJECTED, item.reason, item.raw)
             results.append(DeviceResult(index, item.event_id, Outcome.REJECTED, item.reason))
+            if item.event_id is not None:
+                seen.add(item.event_id)
         elif item.event_id in seen:
             results.append(DeviceResult(index, item.event_id, Outcome.DUPLICATE))
         else:
