@@ -82,7 +82,7 @@ async def seed(url: str, skus: list[str]) -> str:
         return key.token
 
     try:
-        return await services.runner.read(run)
+        return await services.runner.run(run)
     finally:
         await services.close()
 
@@ -90,7 +90,7 @@ async def seed(url: str, skus: list[str]) -> str:
 async def drift(url: str) -> int:
     services = bootstrap(Settings(database_url=url, pool_size=1))
     try:
-        return len(await services.runner.read(lambda uow: uow.movements.drift()))
+        return len(await services.runner.run(lambda uow: uow.movements.drift()))
     finally:
         await services.close()
 
@@ -160,7 +160,7 @@ async def _outcomes(url: str) -> Counter[str]:
                 select(device_events.c.outcome, func.count()).group_by(device_events.c.outcome))
             return Counter({outcome: n for outcome, n in rows})
 
-        return await services.runner.read(count)
+        return await services.runner.run(count)
     finally:
         await services.close()
 

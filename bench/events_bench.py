@@ -129,7 +129,7 @@ async def seed(services: Stockd) -> None:
         # exist yet can race in the ledger (reported separately), which is not what this bench measures.
         await stock_uc.receive(uow, env, SYSTEM, commands.Receive(LOCATION, tuple(TransferLine(s, 1) for s in SKUS)))
 
-    await services.runner.read(run)
+    await services.runner.run(run)
 
 
 # ---------------------------------------------------------------------------- measuring
@@ -164,7 +164,7 @@ async def write_at_rate(services: Stockd, timings: Timings, rate: int, seconds: 
         reference = f"bench-{n}"
         cmd = commands.Receive(LOCATION, (TransferLine(SKUS[n % len(SKUS)], 1),), reference=reference)
         try:
-            await services.runner.read(lambda uow: stock_uc.receive(uow, services.env, SYSTEM, cmd))
+            await services.runner.run(lambda uow: stock_uc.receive(uow, services.env, SYSTEM, cmd))
         except Exception as exc:
             timings.errors.append(f"{type(exc).__name__}: {str(exc)[:300]}")
             return

@@ -194,7 +194,7 @@ async def seed(services: Stockd, quantity: int) -> None:
         )
         await stock_uc.receive(uow, env, SYSTEM, commands.Receive(LOCATION, (TransferLine(SKU, quantity),)))
 
-    await services.runner.read(run)
+    await services.runner.run(run)
 
 
 # ---------------------------------------------------------------------------- load driver
@@ -447,7 +447,7 @@ async def verify(services: Stockd, expected: int) -> Check:
         level = await uow.stock.get(SKU, LOCATION)
         return (level.reserved if level else -1), await uow.movements.drift()
 
-    reserved, drift = await services.runner.read(read)
+    reserved, drift = await services.runner.run(read)
     async with services.engine.connect() as conn:
         rows = (await conn.execute(select(func.count()).select_from(reservations))).scalar_one()
     return Check(reserved, int(rows), drift, expected)
@@ -514,7 +514,7 @@ async def run_level(level: str, clients: int, services: Stockd, database_url: st
         measured.retries = 0  # no retry loop: a row lock on one row cannot deadlock
         return measured
     # A channel key, as a sales channel would call; the rate limit is off so it measures the database.
-    key = await services.runner.read(
+    key = await services.runner.run(
         lambda uow: create_key(uow, services.env, SYSTEM, Role.CHANNEL, "bench", channel="bench")
     )
     async with stockd_server(database_url, opts.pool_size) as server:

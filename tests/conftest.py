@@ -70,7 +70,7 @@ async def services(settings: Settings, clock: FakeClock) -> AsyncIterator[Stockd
 async def new_key(services: Stockd, role: Role, locations: frozenset[str] | None = None,
                   channel: str | None = None) -> str:
     """A real API key, created as the CLI does; returns the bearer token."""
-    created = await services.runner.read(
+    created = await services.runner.run(
         lambda uow: create_key(uow, services.env, SYSTEM, role, f"test {role.value}", locations, channel)
     )
     return created.token
@@ -112,4 +112,4 @@ async def seed(services: Stockd, stock: dict[tuple[str, str], int]) -> None:
             if qty:
                 await stock_uc.receive(uow, env, SYSTEM, commands.Receive(loc, (TransferLine(sku, qty),)))
 
-    await services.runner.read(run)
+    await services.runner.run(run)

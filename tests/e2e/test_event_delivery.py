@@ -68,7 +68,7 @@ async def services(postgres: PostgresDatabase, rabbitmq: str) -> AsyncIterator[S
 
 async def receive(services: Stockd, sku: str, quantity: int = 1) -> None:
     cmd = Receive("WH-A", (TransferLine(sku, quantity),))
-    await services.runner.read(lambda uow: stock_uc.receive(uow, services.env, SYSTEM, cmd))
+    await services.runner.run(lambda uow: stock_uc.receive(uow, services.env, SYSTEM, cmd))
 
 
 async def outbox_ids(services: Stockd) -> list[str]:

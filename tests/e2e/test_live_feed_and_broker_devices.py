@@ -131,7 +131,7 @@ async def wait_for_outcomes(url: str, expected: int, within: float) -> dict[str 
 async def on_hand(url: str, sku: str, location: str) -> int:
     services = bootstrap(Settings(database_url=url, pool_size=1))
     try:
-        level = await services.runner.read(lambda uow: uow.stock.get(sku, location))
+        level = await services.runner.run(lambda uow: uow.stock.get(sku, location))
         return level.on_hand if level else 0
     finally:
         await services.close()

@@ -281,10 +281,10 @@ class StockMachine(RuleBasedStateMachine):
 
     def run(self, action: Callable[[UnitOfWork], Awaitable[T]]) -> T:
         """One use case, one transaction, on the machine's loop."""
-        return self.loop.run_until_complete(self.services.runner.read(action))
+        return self.loop.run_until_complete(self.services.runner.run(action))
 
     def attempt(self, action: Callable[[UnitOfWork], Awaitable[T]]) -> T | StockdError:
-        return self.attempt_call(lambda: self.services.runner.read(action))
+        return self.attempt_call(lambda: self.services.runner.run(action))
 
     def attempt_call(self, call: Callable[[], Awaitable[T]]) -> T | StockdError:
         """A call that may be refused: the domain error is returned for the model to judge."""
@@ -372,7 +372,7 @@ class StockMachine(RuleBasedStateMachine):
                     "lines": [[ln.sku, ln.location, ln.quantity] for ln in r.lines]}
 
         async def plain() -> dict[str, Any]:
-            return render(await self.services.runner.read(lambda uow: uc.reserve(uow, self.services.env, BUYER, cmd)))
+            return render(await self.services.runner.run(lambda uow: uc.reserve(uow, self.services.env, BUYER, cmd)))
 
         if key is None:
             return plain

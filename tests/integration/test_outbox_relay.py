@@ -83,7 +83,7 @@ async def drain(relay: SqlOutboxRelay) -> int:
 
 
 async def write(services: Stockd, action: Any) -> Any:
-    return await services.runner.read(lambda uow: action(uow, services.env, CLERK))
+    return await services.runner.run(lambda uow: action(uow, services.env, CLERK))
 
 
 async def outbox_ids(services: Stockd) -> list[str]:

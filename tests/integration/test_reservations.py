@@ -27,7 +27,7 @@ def order(*lines: tuple[str, str, int], ttl: float = 1800, order_id: str | None 
 
 
 async def reserve(services: Stockd, cmd: Reserve) -> Reservation:
-    return await services.runner.read(lambda uow: uc.reserve(uow, services.env, BUYER, cmd))
+    return await services.runner.run(lambda uow: uc.reserve(uow, services.env, BUYER, cmd))
 
 
 async def attempt(services: Stockd, cmd: Reserve) -> Reservation | InsufficientStockError:
@@ -98,23 +98,23 @@ async def test_commit_then_ship_moves_the_numbers(services: Stockd) -> None:
     await seed(services, {("S", "W"): 10})
     held = await reserve(services, order(("S", "W", 4)))
     env = services.env
-    committed = await services.runner.read(lambda uow: uc.commit(uow, env, BUYER, held.id))
+    committed = await services.runner.run(lambda uow: uc.commit(uow, env, BUYER, held.id))
     assert committed.status is ReservationStatus.COMMITTED
     rows = await assert_invariants(services)
     assert (rows[("S", "W")]["reserved"], rows[("S", "W")]["committed"]) == (0, 4)
-    await services.runner.read(lambda uow: uc.ship(uow, env, BUYER, held.id))
+    await services.runner.run(lambda uow: uc.ship(uow, env, BUYER, held.id))
     rows = await assert_invariants(services)
     assert rows[("S", "W")]["on_hand"] == 6 and rows[("S", "W")]["committed"] == 0
     with pytest.raises(InvalidStateError):
-        await services.runner.read(lambda uow: uc.release(uow, env, BUYER, held.id))
+        await services.runner.run(lambda uow: uc.release(uow, env, BUYER, held.id))
 
 
 async def test_release_of_committed_stock_makes_it_available_again(services: Stockd) -> None:
     await seed(services, {("S", "W"): 3})
     held = await reserve(services, order(("S", "W", 3)))
     env = services.env
-    await services.runner.read(lambda uow: uc.commit(uow, env, BUYER, held.id))
-    await services.runner.read(lambda uow: uc.release(uow, env, BUYER, held.id))
+    await services.runner.run(lambda uow: uc.commit(uow, env, BUYER, held.id))
+    await services.runner.run(lambda uow: uc.release(uow, env, BUYER, held.id))
     rows = await assert_invariants(services)
     assert rows[("S", "W")] | {"sequence": 0} == {
         "on_hand": 3, "reserved": 0, "committed": 0, "in_transit": 0, "sequence": 0}
@@ -128,11 +128,11 @@ async def test_an_expired_hold_stops_counting_before_any_sweeper(services: Stock
     clock.advance(seconds=60)
     second = await reserve(services, order(("S", "W", 2)))
     env = services.env
-    expired = await services.runner.read(lambda uow: uc.get_reservation(uow, env, BUYER, first.id))
+    expired = await services.runner.run(lambda uow: uc.get_reservation(uow, env, BUYER, first.id))
     assert expired.status is ReservationStatus.EXPIRED
     assert second.status is ReservationStatus.ACTIVE
     with pytest.raises(ReservationExpiredError):
-        await services.runner.read(lambda uow: uc.commit(uow, env, BUYER, first.id))
+        await services.runner.run(lambda uow: uc.commit(uow, env, BUYER, first.id))
     await assert_invariants(services)
 
 
@@ -140,7 +140,7 @@ async def test_a_read_releases_what_has_expired(services: Stockd, clock: FakeClo
     await seed(services, {("S", "W"): 5})
     await reserve(services, order(("S", "W", 5), ttl=30))
     clock.advance(seconds=31)
-    totals = await services.runner.read(lambda uow: stock_uc.stock_of_sku(uow, services.env, BUYER, "S"))
+    totals = await services.runner.run(lambda uow: stock_uc.stock_of_sku(uow, services.env, BUYER, "S"))
     assert totals.available == 5 and totals.reserved == 0
     await assert_invariants(services)
 
@@ -150,7 +150,7 @@ async def test_two_sweepers_release_each_reservation_once(services: Stockd, cloc
     for i in range(40):
         await reserve(services, order(("S", "W", 1), ("T", "W", 2), ttl=10 + i))
     clock.advance(seconds=100)
-    counts = await asyncio.gather(*(services.runner.read(lambda uow: uc.expire_due(uow, services.env))
+    counts = await asyncio.gather(*(services.runner.run(lambda uow: uc.expire_due(uow, services.env))
                                     for _ in range(4)))
     assert sum(counts) == 40
     rows = await assert_invariants(services)
@@ -160,7 +160,7 @@ async def test_two_sweepers_release_each_reservation_once(services: Stockd, cloc
 async def test_the_same_order_id_cannot_hold_twice(services: Stockd) -> None:
     await seed(services, {("S", "W"): 10})
     results = await asyncio.gather(
-        *(services.runner.read(lambda uow: uc.reserve(uow, services.env, BUYER, order(("S", "W", 1), order_id="o-1")))
+        *(services.runner.run(lambda uow: uc.reserve(uow, services.env, BUYER, order(("S", "W", 1), order_id="o-1")))
           for _ in range(5)),
         return_exceptions=True,
     )

@@ -20,7 +20,7 @@ from tests.support.invariants import assert_invariants
 async def test_the_sweeper_releases_expired_holds_by_itself(services: Stockd, clock: FakeClock) -> None:
     await seed(services, {("S", "W"): 10})
     cmd = Reserve((Line("S", "W", 4),), timedelta(minutes=30))
-    held = [await services.runner.read(lambda uow: uc.reserve(uow, services.env, SYSTEM, cmd)) for _ in range(2)]
+    held = [await services.runner.run(lambda uow: uc.reserve(uow, services.env, SYSTEM, cmd)) for _ in range(2)]
     stop = asyncio.Event()
     quick = replace(services, settings=services.settings.model_copy(update={"sweep_interval_seconds": 0.05}))
     task = asyncio.create_task(run_sweeper(quick, stop))

@@ -148,7 +148,7 @@ def _first_admin_key(settings: Settings) -> None:
                     return None
                 return await create_key(uow, services.env, CLI_ACTOR, Role.ADMIN, "first admin")
 
-            return await services.runner.read(create)
+            return await services.runner.run(create)
         finally:
             await services.close()
 
@@ -201,7 +201,7 @@ def _with_services(database_url: str | None, action: Callable[[Stockd, UnitOfWor
     async def run() -> T:
         services = bootstrap(settings)
         try:
-            return await services.runner.read(lambda uow: action(services, uow))
+            return await services.runner.run(lambda uow: action(services, uow))
         finally:
             await services.close()
 

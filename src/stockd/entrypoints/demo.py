@@ -48,4 +48,4 @@ async def load_demo(stockd: Stockd, if_empty: bool = True) -> bool:
             await stock.receive(uow, env, SYSTEM, commands.Receive(code, lines, reference="demo opening stock"))
         return True
 
-    return await stockd.runner.read(seed)
+    return await stockd.runner.run(seed)

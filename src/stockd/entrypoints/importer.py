@@ -69,4 +69,4 @@ async def import_csv(stockd: Stockd, path: Path, actor: Actor) -> ImportResult:
                 raise ValidationError(f"line {line}: {exc}") from exc
         return ImportResult(created, updated, received)
 
-    return await stockd.runner.read(apply)
+    return await stockd.runner.run(apply)

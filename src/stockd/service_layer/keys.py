@@ -99,7 +99,7 @@ class Authenticator:
         cached = self._cache.get(key_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        key = await self._runner.read(lambda uow: uow.keys.get(key_id))
+        key = await self._runner.run(lambda uow: uow.keys.get(key_id))
         if key is not None and self._ttl > 0:
             self._cache[key_id] = (time.monotonic() + self._ttl, key)
         return key

@@ -45,8 +45,9 @@ class Runner:
         self._uow_factory = uow_factory
         self._clock = clock
 
-    async def read(self, action: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-        """Reads commit too: they may release reservations they find expired."""
+    async def run(self, action: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """One transaction around `action`, committed, retried whole on a lost race. Reads go through here too:
+        they may release reservations they find expired."""
         return await self._attempt(action)
 
     async def write(

@@ -18,6 +18,6 @@ async def run_device_source(stockd: Stockd, stop: asyncio.Event) -> None:
     async def handle(raw_events: list[Any], source: str) -> None:
         batch = [parse(raw) for raw in raw_events]
         actor = Actor(name=source[:120], role="device")
-        await stockd.runner.read(lambda uow: devices.ingest(uow, stockd.env, actor, batch))
+        await stockd.runner.run(lambda uow: devices.ingest(uow, stockd.env, actor, batch))
 
     await RabbitDeviceSource(stockd.settings.bus_url, handle).run(stop)

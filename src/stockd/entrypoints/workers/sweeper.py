@@ -19,7 +19,7 @@ async def sweep_once(stockd: Stockd) -> int:
     """Expire everything due now, batch by batch; returns how many reservations were released."""
     total = 0
     while True:
-        released = await stockd.runner.read(lambda uow: expire_due(uow, stockd.env))
+        released = await stockd.runner.run(lambda uow: expire_due(uow, stockd.env))
         total += released
         if released < EXPIRY_BATCH:
             return total
@@ -27,7 +27,7 @@ async def sweep_once(stockd: Stockd) -> int:
 
 async def forget_old_keys(stockd: Stockd) -> int:
     cutoff = stockd.env.clock.now() - timedelta(hours=stockd.settings.idempotency_retention_hours)
-    return await stockd.runner.read(lambda uow: uow.idempotency.forget_before(cutoff))
+    return await stockd.runner.run(lambda uow: uow.idempotency.forget_before(cutoff))
 
 
 async def run_sweeper(stockd: Stockd, stop: asyncio.Event) -> None:

@@ -41,13 +41,13 @@ async def list_products(
     stockd: StockdDep, _: Reader, limit: Limit = 100, offset: Offset = 0,
     q: Annotated[str | None, Query(max_length=64, description="search SKU or name"), Printable] = None,
 ) -> list[ProductOut]:
-    found = await stockd.runner.read(lambda uow: uow.products.list(limit, offset, q))
+    found = await stockd.runner.run(lambda uow: uow.products.list(limit, offset, q))
     return [ProductOut.model_validate(ProductOut.render(p)) for p in found]
 
 
 @router.get("/products/{sku}", response_model=ProductOut)
 async def get_product(sku: Code, stockd: StockdDep, _: Reader) -> JSONResponse:
-    product = await stockd.runner.read(lambda uow: catalog.get_product(uow, sku))
+    product = await stockd.runner.run(lambda uow: catalog.get_product(uow, sku))
     return JSONResponse(ProductOut.render(product))
 
 
@@ -77,14 +77,14 @@ async def create_location(
 async def list_locations(
     stockd: StockdDep, _: Reader, limit: Limit = 100, offset: Offset = 0
 ) -> list[LocationOut]:
-    found = await stockd.runner.read(lambda uow: uow.locations.list(limit, offset))
+    found = await stockd.runner.run(lambda uow: uow.locations.list(limit, offset))
     return [LocationOut.model_validate(LocationOut.render(loc)) for loc in found]
 
 
 @router.get("/locations/{code}", response_model=LocationOut)
 async def get_location(code: Code, stockd: StockdDep, actor: Reader) -> JSONResponse:
     actor.check_locations([code])
-    location = await stockd.runner.read(lambda uow: catalog.get_location(uow, code))
+    location = await stockd.runner.run(lambda uow: catalog.get_location(uow, code))
     return JSONResponse(LocationOut.render(location))
 
 

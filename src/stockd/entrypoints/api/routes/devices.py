@@ -34,7 +34,7 @@ async def ingest_batch(body: DeviceBatchIn, stockd: StockdDep, actor: DeviceSour
     last applied one), superseded (a change already inside a later count) or rejected (with the reason).
     Events at a location the key may not touch make the whole batch a 403 and change nothing."""
     batch = [parse(raw) for raw in body.events]
-    results = await stockd.runner.read(lambda uow: devices.ingest(uow, stockd.env, actor, batch))
+    results = await stockd.runner.run(lambda uow: devices.ingest(uow, stockd.env, actor, batch))
     return JSONResponse(render(results))
 
 
@@ -42,7 +42,7 @@ async def ingest_batch(body: DeviceBatchIn, stockd: StockdDep, actor: DeviceSour
 async def ingest_one(body: dict[str, Any], stockd: StockdDep, actor: DeviceSource) -> JSONResponse:
     """One event; a rejected event answers 422 with its reason (and is kept in the device log)."""
     event = parse(body)
-    results = await stockd.runner.read(lambda uow: devices.ingest(uow, stockd.env, actor, [event]))
+    results = await stockd.runner.run(lambda uow: devices.ingest(uow, stockd.env, actor, [event]))
     body = render(results)
     if results[0].outcome is Outcome.REJECTED:
         return problem(422, "device_event_rejected", results[0].reason or "rejected", results=body["results"])

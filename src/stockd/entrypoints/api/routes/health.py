@@ -26,7 +26,7 @@ async def readyz(stockd: StockdDep) -> JSONResponse:
         await uow.locations.list(1, 0)
 
     try:
-        await stockd.runner.read(probe)
+        await stockd.runner.run(probe)
     except StorageUnavailableError as exc:
         return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})

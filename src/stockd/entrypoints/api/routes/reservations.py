@@ -34,7 +34,7 @@ async def reserve(body: ReserveIn, stockd: StockdDep, actor: Reserver, idem: Ide
 
 @router.get("/reservations/{reservation_id}", response_model=ReservationOut)
 async def get_reservation(stockd: StockdDep, actor: Reader, reservation_id: str = ReservationId) -> JSONResponse:
-    found = await stockd.runner.read(
+    found = await stockd.runner.run(
         lambda uow: reservations.get_reservation(uow, stockd.env, actor, reservation_id)
     )
     return JSONResponse(ReservationOut.render(found))

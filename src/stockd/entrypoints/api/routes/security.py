@@ -35,14 +35,14 @@ async def create_key(body: KeyIn, stockd: StockdDep, actor: KeyManager, idem: Id
 
 @router.get("/keys", response_model=list[KeyOut])
 async def list_keys(stockd: StockdDep, _: KeyManager) -> list[KeyOut]:
-    found = await stockd.runner.read(lambda uow: uow.keys.list())
+    found = await stockd.runner.run(lambda uow: uow.keys.list())
     return [KeyOut.of(k) for k in found]
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut)
 async def revoke_key(request: Request, stockd: StockdDep, actor: KeyManager, key_id: str = KeyId) -> KeyOut:
     """Revoke at once in this process; other processes stop trusting it within STOCKD_AUTH_CACHE_SECONDS."""
-    key = await stockd.runner.read(lambda uow: keys.revoke_key(uow, stockd.env, actor, key_id))
+    key = await stockd.runner.run(lambda uow: keys.revoke_key(uow, stockd.env, actor, key_id))
     stockd.authenticator.forget(key_id)
     return KeyOut.of(key)
 
@@ -67,4 +67,4 @@ async def audit(
         entries = await uow.audit.list(query)
         return [AuditOut.of(e) for e in entries if e.location is None or caller.may_touch(e.location)]
 
-    return AuditPage(items=await stockd.runner.read(fetch))
+    return AuditPage(items=await stockd.runner.run(fetch))

@@ -40,7 +40,7 @@ async def list_stock(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JSONResponse:
     """The five numbers per SKU per location."""
-    levels = await stockd.runner.read(
+    levels = await stockd.runner.run(
         lambda uow: stock.list_stock(uow, stockd.env, actor, sku, location, limit, offset)
     )
     return JSONResponse(StockLevelOut.render_many(levels))
@@ -49,13 +49,13 @@ async def list_stock(
 @router.get("/stock/{sku}", response_model=StockTotalsOut)
 async def stock_of_sku(sku: Code, stockd: StockdDep, actor: Reader) -> StockTotalsOut:
     """One SKU summed across locations, with the per-location breakdown."""
-    totals = await stockd.runner.read(lambda uow: stock.stock_of_sku(uow, stockd.env, actor, sku))
+    totals = await stockd.runner.run(lambda uow: stock.stock_of_sku(uow, stockd.env, actor, sku))
     return StockTotalsOut.of(totals)
 
 
 @router.get("/stock/{sku}/{location}", response_model=StockLevelOut)
 async def stock_at(sku: Code, location: Code, stockd: StockdDep, actor: Reader) -> JSONResponse:
-    level = await stockd.runner.read(lambda uow: stock.stock_at(uow, stockd.env, actor, sku, location))
+    level = await stockd.runner.run(lambda uow: stock.stock_at(uow, stockd.env, actor, sku, location))
     return JSONResponse(StockLevelOut.render(level))
 
 
@@ -103,7 +103,7 @@ async def create_transfer(
 
 @router.get("/transfers/{transfer_id}", response_model=TransferOut)
 async def get_transfer(stockd: StockdDep, actor: Reader, transfer_id: str = TransferId) -> JSONResponse:
-    found = await stockd.runner.read(lambda uow: stock.get_transfer(uow, actor, transfer_id))
+    found = await stockd.runner.run(lambda uow: stock.get_transfer(uow, actor, transfer_id))
     return JSONResponse(TransferOut.render(found))
 
 
@@ -139,7 +139,7 @@ async def list_movements(
     async def fetch(uow: UnitOfWork) -> list[MovementOut]:
         return [MovementOut.of(m) for m in await uow.movements.list(query)]
 
-    items = await stockd.runner.read(fetch)
+    items = await stockd.runner.run(fetch)
     return MovementPage(items=items, next_after_id=items[-1].id if len(items) == limit else None)
 
 
@@ -151,4 +151,4 @@ async def reconciliation(stockd: StockdDep, _: Auditor) -> ReconciliationOut:
         drift = [DriftOut(**d.__dict__) for d in await uow.movements.drift()]
         return ReconciliationOut(consistent=not drift, drift=drift)
 
-    return await stockd.runner.read(check)
+    return await stockd.runner.run(check)
