@@ -13,7 +13,7 @@ import aio_pika
 import httpx
 from sqlalchemy import select
 
-from stockd.adapters.bus.rabbitmq_devices import DEVICES_EXCHANGE
+from stockd.adapters.bus.rabbitmq_devices import DEVICES_EXCHANGE, declare_device_queue
 from stockd.adapters.db.tables import device_events
 from stockd.adapters.db.unit_of_work import SqlUnitOfWork
 from stockd.bootstrap import bootstrap
@@ -79,6 +79,8 @@ async def test_device_events_over_rabbitmq_apply_once(postgres: PostgresDatabase
     url = postgres.url
     postgres.truncate()
     assert run_cli("demo", url=url).returncode == 0
+    async with await aio_pika.connect(amqp) as connection:  # nothing left over from an earlier, aborted run
+        await (await declare_device_queue(await connection.channel())).purge()
     env = {**os.environ, "STOCKD_DATABASE_URL": url, "STOCKD_BUS_URL": amqp}
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen([*STOCKD, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -60,6 +60,9 @@ class RabbitDeviceSource:
         self._url = url
         self._handler = handler
         self._prefetch = prefetch
+        # aio-pika hands each delivery to its own task; the lock applies them one at a time in queue order, so a
+        # producer's messages take effect in the order it sent them (and batches never contend for row locks).
+        self._lock = asyncio.Lock()
 
     async def run(self, stop: asyncio.Event) -> None:
         connection = aio_pika.RobustConnection(URL(self._url), reconnect_interval=1.0)
@@ -75,6 +78,10 @@ class RabbitDeviceSource:
             await connection.close()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        async with self._lock:
+            await self._process(message)
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
         events = decode(message.body)
         if events is None:
             log.error("device_message_unreadable", message_id=message.message_id)
