@@ -42,9 +42,10 @@ class Stockd:
     doorbell: Doorbell = field(default_factory=Doorbell)
 
     def uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine, self.env.new_id, self.doorbell.ring)
+        return self.consumer_uow()
 
     def consumer_uow(self) -> InboxUnitOfWork:
+        """A unit of work that also has the inbox (every SQL unit of work does)."""
         return SqlUnitOfWork(self.engine, self.env.new_id, self.doorbell.ring)
 
     @property

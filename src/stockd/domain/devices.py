@@ -74,14 +74,3 @@ class DeviceEvent:
             return None
         return Change(self.sku, self.location, MovementKind.COUNTED, Delta(on_hand=difference), abs(difference),
                       f"device:{source}", self.event_id)
-
-
-def signed_quantity(kind: str, quantity: int, location: str, row_location: str) -> int:
-    """How much an applied delta event changed one row's on_hand (for counts arriving late)."""
-    if kind == DeviceEventKind.ITEM_ADDED:
-        return quantity
-    if kind == DeviceEventKind.ITEM_REMOVED:
-        return -quantity
-    if kind == DeviceEventKind.ITEM_MOVED:
-        return -quantity if location == row_location else quantity
-    return 0

@@ -22,10 +22,6 @@ class ReservationStatus(StrEnum):
     RELEASED = "released"
     EXPIRED = "expired"
 
-    @property
-    def is_open(self) -> bool:
-        return self in (ReservationStatus.ACTIVE, ReservationStatus.COMMITTED)
-
 
 @dataclass(frozen=True)
 class Line:

@@ -15,15 +15,9 @@ class Delta:
     committed: int = 0
     in_transit: int = 0
 
-    def __neg__(self) -> Delta:
-        return Delta(-self.on_hand, -self.reserved, -self.committed, -self.in_transit)
-
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved - self.committed
-
-    def is_zero(self) -> bool:
-        return not (self.on_hand or self.reserved or self.committed or self.in_transit)
 
 
 @dataclass(frozen=True)

@@ -57,12 +57,3 @@ def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
-
-
-def is_sqlite(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
-def is_memory(url: str) -> bool:
-    parsed = make_url(url)
-    return parsed.drivername.startswith("sqlite") and parsed.database in (None, "", ":memory:")

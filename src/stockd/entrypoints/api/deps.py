@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -107,7 +107,3 @@ IdempotencyDep = Annotated[Idempotency | None, Depends(get_idempotency)]
 def respond(outcome: Outcome) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
-
-
-def page(items: list[Any]) -> dict[str, Any]:
-    return {"items": items}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
-from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from stockd.entrypoints.api.errors import problem
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 _WITH_BODY = {"POST", "PUT", "PATCH"}
@@ -36,7 +36,8 @@ class EdgeGuard:
 
         refusal = self._refuse(scope["method"], headers)
         if refusal is not None:
-            await _send_problem(send_with_id, *refusal)
+            status, code, detail = refusal
+            await problem(status, code, detail)(scope, receive, send_with_id)
             return
         await self.app(scope, self._limited(receive), send_with_id)
 
@@ -66,15 +67,3 @@ class EdgeGuard:
             return message
 
         return wrapped
-
-
-async def _send_problem(send: Send, status: int, code: str, detail: str) -> None:
-    body: dict[str, Any] = {"type": f"urn:stockd:problem:{code}", "title": code.replace("_", " "),
-                            "status": status, "detail": detail, "code": code}
-    payload = json.dumps(body).encode()
-    await send({
-        "type": "http.response.start", "status": status,
-        "headers": [(b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(payload)).encode())],
-    })
-    await send({"type": "http.response.body", "body": payload})

@@ -72,9 +72,13 @@ class ProductOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def render(cls, p: Product) -> dict[str, Any]:
+    def of(cls, p: Product) -> ProductOut:
         return cls(sku=p.sku, name=p.name, unit_cost=p.unit_cost, price=p.price, created_at=p.created_at,
-                   updated_at=p.updated_at).model_dump(mode="json")
+                   updated_at=p.updated_at)
+
+    @classmethod
+    def render(cls, p: Product) -> dict[str, Any]:
+        return cls.of(p).model_dump(mode="json")
 
 
 class LocationIn(Body):
@@ -96,9 +100,13 @@ class LocationOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def render(cls, loc: Location) -> dict[str, Any]:
+    def of(cls, loc: Location) -> LocationOut:
         return cls(code=loc.code, name=loc.name, kind=loc.kind, created_at=loc.created_at,
-                   updated_at=loc.updated_at).model_dump(mode="json")
+                   updated_at=loc.updated_at)
+
+    @classmethod
+    def render(cls, loc: Location) -> dict[str, Any]:
+        return cls.of(loc).model_dump(mode="json")
 
 
 class StockLevelOut(BaseModel):

@@ -42,7 +42,7 @@ async def list_products(
     q: Annotated[str | None, Query(max_length=64, description="search SKU or name"), Printable] = None,
 ) -> list[ProductOut]:
     found = await stockd.runner.run(lambda uow: uow.products.list(limit, offset, q))
-    return [ProductOut.model_validate(ProductOut.render(p)) for p in found]
+    return [ProductOut.of(p) for p in found]
 
 
 @router.get("/products/{sku}", response_model=ProductOut)
@@ -78,7 +78,7 @@ async def list_locations(
     stockd: StockdDep, _: Reader, limit: Limit = 100, offset: Offset = 0
 ) -> list[LocationOut]:
     found = await stockd.runner.run(lambda uow: uow.locations.list(limit, offset))
-    return [LocationOut.model_validate(LocationOut.render(loc)) for loc in found]
+    return [LocationOut.of(loc) for loc in found]
 
 
 @router.get("/locations/{code}", response_model=LocationOut)
