@@ -74,6 +74,19 @@ class InsufficientStockError(ConflictError):
         super().__init__("insufficient stock: " + "; ".join(parts))
 
 
+class SkuFrozenError(ConflictError):
+    """The SKU is frozen at this location (a count is under investigation): it takes no new reservations."""
+
+    code = "sku_frozen"
+
+    def __init__(self, sku: str, location: str) -> None:
+        super().__init__(
+            f"{sku} is frozen at {location} until a manager resolves its count; it takes no new reservations"
+        )
+        self.sku = sku
+        self.location = location
+
+
 class InvalidStateError(ConflictError):
     """The operation is not allowed from the object's current state (e.g. commit a released reservation)."""
 

@@ -32,6 +32,7 @@ class StockLevel:
     in_transit: int = 0
     sequence: int = 0
     last_updated: datetime | None = None
+    frozen: bool = False  # a count found a large discrepancy: no new reservations here, channels show 0
 
     @property
     def key(self) -> tuple[str, str]:
@@ -52,6 +53,7 @@ class StockLevel:
             self.in_transit + delta.in_transit,
             self.sequence + 1,
             self.last_updated,
+            self.frozen,
         )
 
     def is_valid(self) -> bool:

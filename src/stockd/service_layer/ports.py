@@ -88,11 +88,27 @@ class LocationRepository(Protocol):
     async def update(self, location: Location) -> None: ...
 
 
+class EventOutbox(Protocol):
+    async def emit(
+        self, type: str, data: dict[str, Any], now: datetime, sku: str | None = None, location: str | None = None
+    ) -> str:
+        """Write an event that is not a stock movement (sku.frozen, po.created, alert.raised, channel.pushed ...)
+        to the outbox in this transaction; the relay publishes it after commit. Returns its id."""
+        ...
+
+
 class Ledger(Protocol):
     async def record(self, changes: Sequence[Change], actor: Actor, now: datetime) -> builtins.list[StockLevel]:
         """Apply each change to its stock row with a guarded UPDATE, in (sku, location) order, and append
         its movement and outbox event in the same transaction. Raises InsufficientStockError,
         UnknownProductError or UnknownLocationError and leaves the caller to roll back."""
+        ...
+
+    async def set_frozen(
+        self, sku: str, location: str, frozen: bool, reason: str | None, actor: Actor, now: datetime
+    ) -> StockLevel | None:
+        """Freeze (no new reservations; channels show 0) or unfreeze one stock row, emitting sku.frozen or
+        sku.unfrozen. None when the row does not exist or already was in that state."""
         ...
 
 
@@ -211,6 +227,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditLog: ...
     @property
     def devices(self) -> DeviceLog: ...
+    @property
+    def events(self) -> EventOutbox: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: an error inside rolls back to here and leaves the rest of the work intact."""

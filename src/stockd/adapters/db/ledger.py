@@ -6,27 +6,34 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, false, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from stockd.adapters.db.events import outbox_row
 from stockd.adapters.db.tables import locations, movements, outbox, products, stock
-from stockd.domain.errors import InsufficientStockError, Shortfall, UnknownLocationError, UnknownProductError
+from stockd.domain.errors import (
+    InsufficientStockError,
+    Shortfall,
+    SkuFrozenError,
+    UnknownLocationError,
+    UnknownProductError,
+)
 from stockd.domain.events import Event
-from stockd.domain.movements import Change
+from stockd.domain.movements import Change, MovementKind
 from stockd.domain.stock import Delta, StockLevel
 from stockd.service_layer.env import SYSTEM
 from stockd.service_layer.ports import Actor, IdGenerator
 from stockd.service_layer.runner import RetryableConflictError
 
 _RETURNING = (stock.c.sku, stock.c.location, stock.c.on_hand, stock.c.reserved, stock.c.committed,
-              stock.c.in_transit, stock.c.sequence, stock.c.updated_at)
+              stock.c.in_transit, stock.c.sequence, stock.c.updated_at, stock.c.frozen)
 
 
 def level_of(row: Row[*tuple[Any, ...]]) -> StockLevel:
     m = row._mapping
     return StockLevel(m["sku"], m["location"], m["on_hand"], m["reserved"], m["committed"], m["in_transit"],
-                      m["sequence"], m["updated_at"])
+                      m["sequence"], m["updated_at"], bool(m["frozen"]))
 
 
 class SqlLedger:
@@ -61,6 +68,8 @@ class SqlLedger:
             return level
         current = await self._current(change.sku, change.location)
         if current is not None:
+            if change.kind is MovementKind.RESERVED and current.frozen:
+                raise SkuFrozenError(change.sku, change.location)
             if current.available < -change.delta.available:
                 raise InsufficientStockError(
                     [Shortfall(change.sku, change.location, change.quantity, current.available)]
@@ -80,7 +89,7 @@ class SqlLedger:
         d = change.delta
         stmt = (
             update(stock)
-            .where(stock.c.sku == change.sku, stock.c.location == change.location, *_guards(d))
+            .where(stock.c.sku == change.sku, stock.c.location == change.location, *_guards(change))
             .values(
                 on_hand=stock.c.on_hand + d.on_hand,
                 reserved=stock.c.reserved + d.reserved,
@@ -93,6 +102,32 @@ class SqlLedger:
         )
         row = (await self._conn.execute(stmt)).first()
         return level_of(row) if row is not None else None
+
+    async def set_frozen(
+        self, sku: str, location: str, frozen: bool, reason: str | None, actor: Actor, now: datetime
+    ) -> StockLevel | None:
+        """Freeze or unfreeze one row and emit sku.frozen / sku.unfrozen; None when it already was so (or
+        does not exist). The row's sequence stays (it numbers the ledger's movements, gapless), so the event
+        carries none: a consumer reads the flag from the row, not from the event's order."""
+        stmt = (
+            update(stock)
+            .where(stock.c.sku == sku, stock.c.location == location, stock.c.frozen == (not frozen))
+            .values(frozen=frozen, frozen_reason=reason if frozen else None)
+            .returning(*_RETURNING)
+        )
+        row = (await self._conn.execute(stmt)).first()
+        if row is None:
+            return None
+        level = level_of(row)
+        event = Event(
+            id=self._new_id(), type="sku.frozen" if frozen else "sku.unfrozen", time=now, sku=sku,
+            location=location, sequence=None,
+            data={"reason": reason, "available": level.available, "on_hand": level.on_hand,
+                  "actor": actor.name, "request_id": actor.request_id},
+        )
+        await self._conn.execute(insert(outbox).values(outbox_row(event)))
+        self.wrote_events = True
+        return level
 
     async def _current(self, sku: str, location: str) -> StockLevel | None:
         stmt = select(*_RETURNING).where(stock.c.sku == sku, stock.c.location == location)
@@ -115,9 +150,13 @@ class SqlLedger:
         await self._conn.execute(stmt.on_conflict_do_nothing(index_elements=["sku", "location"]))
 
 
-def _guards(d: Delta) -> list[ColumnElement[bool]]:
-    """Only what a change could break is checked: buckets it lowers, and availability if it shrinks."""
+def _guards(change: Change) -> list[ColumnElement[bool]]:
+    """Only what a change could break is checked: buckets it lowers, and availability if it shrinks.
+    A frozen row takes no new reservation (everything else, shipping what is already held, still moves)."""
+    d = change.delta
     guards: list[ColumnElement[bool]] = []
+    if change.kind is MovementKind.RESERVED:
+        guards.append(stock.c.frozen == false())
     for name in ("on_hand", "reserved", "committed", "in_transit"):
         amount = getattr(d, name)
         if amount < 0:

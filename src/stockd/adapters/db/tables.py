@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    false,
 )
 
 from stockd.adapters.db.types import UtcDateTime
@@ -66,6 +68,9 @@ stock = Table(
     Column("in_transit", BigInteger, nullable=False, default=0),
     Column("sequence", BigInteger, nullable=False, default=0),
     Column("updated_at", UtcDateTime, nullable=False),
+    # Set while a count discrepancy is investigated: reservations refuse the row, channels show 0.
+    Column("frozen", Boolean, nullable=False, default=False, server_default=false()),
+    Column("frozen_reason", String(300)),
     CheckConstraint(
         "on_hand >= 0 AND reserved >= 0 AND committed >= 0 AND in_transit >= 0", name="buckets_not_negative"
     ),

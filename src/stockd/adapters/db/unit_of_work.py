@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 
 from stockd.adapters.db.catalog import SqlLocationRepository, SqlProductRepository
 from stockd.adapters.db.devices import SqlDeviceLog
+from stockd.adapters.db.events import SqlEventOutbox
 from stockd.adapters.db.idempotency import SqlIdempotencyStore
 from stockd.adapters.db.inbox import SqlInbox
 from stockd.adapters.db.ledger import SqlLedger
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(conn)
         self.devices = SqlDeviceLog(conn)
         self.inbox = SqlInbox(conn)
+        self.events = SqlEventOutbox(conn, self._new_id)
         return self
 
     @property
@@ -74,7 +76,7 @@ class SqlUnitOfWork:
         assert self._tx is not None
         await self._tx.commit()
         # Only after the commit: a relay woken earlier would not see the rows yet and go back to sleep.
-        if self._on_events_committed is not None and self.ledger.wrote_events:
+        if self._on_events_committed is not None and (self.ledger.wrote_events or self.events.wrote_events):
             self._on_events_committed()
 
     async def __aexit__(

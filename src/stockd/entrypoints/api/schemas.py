@@ -119,12 +119,13 @@ class StockLevelOut(BaseModel):
     available: int = Field(description="on_hand - reserved - committed: what can still be promised")
     sequence: int
     last_updated: datetime | None
+    frozen: bool = Field(description="a count discrepancy is under investigation: no new reservations here")
 
     @classmethod
     def of(cls, s: StockLevel) -> StockLevelOut:
         return cls(sku=s.sku, location=s.location, on_hand=s.on_hand, reserved=s.reserved,
                    committed=s.committed, in_transit=s.in_transit, available=s.available,
-                   sequence=s.sequence, last_updated=s.last_updated)
+                   sequence=s.sequence, last_updated=s.last_updated, frozen=s.frozen)
 
     @classmethod
     def render(cls, s: StockLevel) -> dict[str, Any]:
