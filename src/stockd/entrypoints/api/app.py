@@ -17,6 +17,7 @@ from stockd.entrypoints.api.feed import ChangeFeed, run_feed
 from stockd.entrypoints.api.limits import RateLimiter
 from stockd.entrypoints.api.routes import catalog, devices, health, reservations, security, stock
 from stockd.entrypoints.api.routes import feed as live
+from stockd.entrypoints.workers.consumers import run_consumers
 from stockd.entrypoints.workers.relay import run_relay
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
@@ -35,6 +36,9 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
         # The relay runs in the server so a committed change reaches the bus within milliseconds (its commit
         # rings the relay's doorbell); `sweeper=False` (tests driving the app by hand) leaves both off.
         tasks = [asyncio.create_task(job(wired, stop)) for job in (run_sweeper, run_relay)] if sweeper else []
+        if sweeper and wired.bus is not None:
+            # With the in-process bus stockd's consumers live here; with RabbitMQ, in `stockd worker`.
+            tasks.append(asyncio.create_task(run_consumers(wired, stop)))
         tasks.append(asyncio.create_task(run_feed(wired, feed, stop)))
         try:
             yield

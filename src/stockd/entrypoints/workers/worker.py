@@ -11,6 +11,7 @@ import structlog
 
 from stockd.bootstrap import bootstrap
 from stockd.config import Settings
+from stockd.entrypoints.workers.consumers import run_consumers
 from stockd.entrypoints.workers.device_source import run_device_source
 from stockd.entrypoints.workers.relay import run_relay
 from stockd.entrypoints.workers.sweeper import run_sweeper
@@ -19,8 +20,8 @@ log = structlog.get_logger("stockd.worker")
 
 
 async def run_worker(settings: Settings) -> None:
-    """The outbox relay, the expiry sweeper and (with RabbitMQ) the device-event consumer, until SIGTERM or
-    SIGINT; the batch in flight finishes first."""
+    """The outbox relay, the expiry sweeper and, with RabbitMQ, the device-event consumer and stockd's own event
+    consumers (channel sync, alerts ...), until SIGTERM or SIGINT; the batch in flight finishes first."""
     stockd = bootstrap(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -30,6 +31,7 @@ async def run_worker(settings: Settings) -> None:
     if stockd.bus is None:
         jobs.append(run_relay(stockd, stop))
         jobs.append(run_device_source(stockd, stop))
+        jobs.append(run_consumers(stockd, stop))
     else:
         # An in-process bus has no subscribers in this process: relaying here would mark events published
         # to nobody, and take them from the server whose own relay feeds its subscribers.

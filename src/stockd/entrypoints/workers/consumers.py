@@ -1,0 +1,58 @@
+"""stockd's own event consumers (channel sync, alerts, replenishment watchers ...), on either bus.
+
+A consumer is a name, the topic patterns it wants (over `<type>.<location>.<sku>`) and a handler. With the
+in-process bus it subscribes in the server's process (`stockd serve`); with RabbitMQ it owns a durable quorum
+queue `stockd.<name>` (dead-letter queue included) and runs in `stockd worker`. Either way delivery is at least
+once: a handler that writes must do so through `apply_once` (the inbox) so a redelivery changes nothing.
+
+With the in-process bus the handler runs inline in the relay's publish: it must be quick (a database write, or
+marking work for a task of its own); a slow call such as a channel's HTTP API belongs in a separate task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from stockd.adapters.bus.in_memory import Handler
+from stockd.adapters.bus.rabbitmq import QueueSpec, RabbitConsumer
+from stockd.bootstrap import Stockd
+
+log = structlog.get_logger("stockd.consumers")
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    bindings: tuple[str, ...]
+    handler: Handler
+
+
+# Each feature registers a factory here: given the wired services, the consumer to run.
+ConsumerFactory = Callable[[Stockd], Consumer]
+CONSUMERS: list[ConsumerFactory] = []
+
+
+async def run_consumer(stockd: Stockd, consumer: Consumer, stop: asyncio.Event) -> None:
+    bus = stockd.bus
+    if bus is not None:
+        subscriptions = [bus.subscribe(pattern, consumer.handler, consumer.name) for pattern in consumer.bindings]
+        try:
+            await stop.wait()
+        finally:
+            for subscription in subscriptions:
+                bus.unsubscribe(subscription)
+        return
+    spec = QueueSpec(name=f"stockd.{consumer.name}", bindings=consumer.bindings)
+    await RabbitConsumer(stockd.settings.bus_url, spec, consumer.handler).run(stop)
+
+
+async def run_consumers(stockd: Stockd, stop: asyncio.Event, factories: list[ConsumerFactory] | None = None) -> None:
+    """Every registered consumer until `stop` is set."""
+    consumers = [factory(stockd) for factory in (CONSUMERS if factories is None else factories)]
+    if consumers:
+        log.info("consumers_started", names=[c.name for c in consumers], bus="memory" if stockd.bus else "rabbitmq")
+    await asyncio.gather(*(run_consumer(stockd, c, stop) for c in consumers))
