@@ -29,13 +29,21 @@ class Permission(StrEnum):
     DEVICE_INGEST = "device.ingest"  # device events from scanners, RFID, IoT, WMS
     AUDIT_READ = "audit.read"
     KEYS_MANAGE = "keys.manage"
+    CHANNELS_MANAGE = "channels.manage"  # sales channels: buffers, locations, SKU mappings, resync
+    PURCHASING = "purchasing"  # suppliers, reorder policies, purchase orders, receiving against them
+    COUNT_RESOLVE = "count.resolve"  # accept, recount or reject a count under investigation (unfreezes)
+    ALERTS_MANAGE = "alerts.manage"  # acknowledge and resolve alerts
+    WEBHOOKS_MANAGE = "webhooks.manage"  # webhook subscriptions and their secrets
 
 
 _P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.MANAGER: frozenset({_P.READ, _P.CATALOG_WRITE, _P.STOCK_MOVE, _P.SHIP, _P.COUNT, _P.AUDIT_READ}),
-    Role.OPERATOR: frozenset({_P.READ, _P.STOCK_MOVE, _P.SHIP, _P.COUNT}),
+    Role.MANAGER: frozenset({
+        _P.READ, _P.CATALOG_WRITE, _P.STOCK_MOVE, _P.SHIP, _P.COUNT, _P.AUDIT_READ, _P.CHANNELS_MANAGE,
+        _P.PURCHASING, _P.COUNT_RESOLVE, _P.ALERTS_MANAGE,
+    }),
+    Role.OPERATOR: frozenset({_P.READ, _P.STOCK_MOVE, _P.SHIP, _P.COUNT, _P.ALERTS_MANAGE}),
     Role.DEVICE: frozenset({_P.DEVICE_INGEST}),
     Role.CHANNEL: frozenset({_P.READ, _P.RESERVE}),
     Role.VIEWER: frozenset({_P.READ}),

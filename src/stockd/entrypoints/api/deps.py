@@ -107,3 +107,9 @@ IdempotencyDep = Annotated[Idempotency | None, Depends(get_idempotency)]
 def respond(outcome: Outcome) -> JSONResponse:
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
+Counter = Annotated[Actor, Depends(require(Permission.COUNT))]
+CountResolver = Annotated[Actor, Depends(require(Permission.COUNT_RESOLVE))]
+ChannelManager = Annotated[Actor, Depends(require(Permission.CHANNELS_MANAGE))]
+Purchaser = Annotated[Actor, Depends(require(Permission.PURCHASING))]
+AlertManager = Annotated[Actor, Depends(require(Permission.ALERTS_MANAGE))]
+WebhookManager = Annotated[Actor, Depends(require(Permission.WEBHOOKS_MANAGE))]
