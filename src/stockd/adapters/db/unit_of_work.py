@@ -16,6 +16,7 @@ from stockd.adapters.db.catalog import SqlLocationRepository, SqlProductReposito
 from stockd.adapters.db.devices import SqlDeviceLog
 from stockd.adapters.db.idempotency import SqlIdempotencyStore
 from stockd.adapters.db.inbox import SqlInbox
+from stockd.adapters.db.insights import SqlInsightsReader
 from stockd.adapters.db.ledger import SqlLedger
 from stockd.adapters.db.queries import SqlMovementReader, SqlStockReader
 from stockd.adapters.db.reservations import SqlReservationRepository, SqlTransferRepository
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(conn)
         self.devices = SqlDeviceLog(conn)
         self.inbox = SqlInbox(conn)
+        self.insights = SqlInsightsReader(conn)
         return self
 
     @property
