@@ -99,14 +99,23 @@ class Metrics:
 
 
 def route_of(scope: Scope) -> str:
-    """The route template (`/v1/stock/{sku}`), never the raw path: label values must stay few."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
-    if str(scope.get("path", "")).startswith("/static/"):
+    """The route template (`/v1/stock/{sku}`), never the raw path: label values must stay few.
+
+    Rebuilt from the path and the matched path parameters (in their order in the template), which holds
+    whatever way the framework nests included routers."""
+    path = str(scope.get("path", ""))
+    if path.startswith("/static/"):
         return "/static"
-    return "<unmatched>"
+    if scope.get("route") is None:
+        return "<unmatched>"
+    pending = [(name, str(value)) for name, value in (scope.get("path_params") or {}).items()]
+    segments = []
+    for segment in path.split("/"):
+        if pending and segment == pending[0][1]:
+            segments.append("{" + pending.pop(0)[0] + "}")
+        else:
+            segments.append(segment)
+    return "/".join(segments)
 
 
 class ObservabilityMiddleware:
