@@ -23,6 +23,7 @@ from stockd.entrypoints.workers.relay import RelayStats
 log = structlog.get_logger("stockd.access")
 
 RESERVE_ROUTE = ("POST", "/v1/reservations")
+DECIDED = frozenset({"reserved", "replayed", "refused"})
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -81,13 +82,14 @@ class Metrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
         if (method, route) == RESERVE_ROUTE:
-            self.reservations.labels(reservation_outcome(status, replayed)).inc()
-            if status < 500:
+            outcome = reservation_outcome(status, replayed)
+            self.reservations.labels(outcome).inc()
+            if outcome in DECIDED:  # the stock was checked; refusals at the door would flatter the latency
                 self.reservation_latency.observe(seconds)
                 self._recent_reservations.append(seconds)
 
     def reservation_percentiles(self) -> Percentiles:
-        """Of the last 1,000 answered reservation requests in this process, for the health panel."""
+        """Of the last 1,000 decided reservation requests in this process, for the health panel."""
         samples = sorted(self._recent_reservations)
         if not samples:
             return Percentiles(0, None, None)
