@@ -54,10 +54,12 @@ async def trend(uow: UnitOfWork, env: Env, actor: Actor, sku: str, hours: int) -
     points = await uow.insights.ledger_points(sku, start, MAX_TREND_POINTS, actor.locations)
     current = {lvl.location: lvl.on_hand for lvl in await uow.stock.for_sku(sku) if actor.may_touch(lvl.location)}
     stock = stock_series(current, points)
+    truncated = len(points) == MAX_TREND_POINTS
     if stock:
+        if not truncated:  # every movement of the window is here: the opening level held since its start
+            stock[0] = (start, stock[0][1])
         stock.append((now, stock[-1][1]))  # the level holds until now
-    return Trend(sku, product.name, hours, stock, sales_series(points, start, now, WINDOWS[hours]),
-                 len(points) == MAX_TREND_POINTS)
+    return Trend(sku, product.name, hours, stock, sales_series(points, start, now, WINDOWS[hours]), truncated)
 
 
 async def movers(uow: UnitOfWork, env: Env, actor: Actor, hours: int, n: int = 5) -> Movers:

@@ -1,11 +1,13 @@
 """Operations panels on the overview page, each loaded (and refreshed) by htmx from /ui/panels/{id}.
 
 Alerts, counts due, frozen SKUs, purchase orders and channel sync are built on other branches. Each has a
-placeholder here; wiring one is: write `templates/panels/<id>.html` (it gets the loader's mapping, plus
-`actor` and `csrf_token`), write an async loader `(Stockd, Actor) -> Mapping[str, Any]` that reads through a
-use case, and call `register_panel(Panel("<id>", "<title>", load=loader))` (e.g. in `install()`). A button
-that changes something posts with htmx (`hx-post`; the CSRF header rides along from <body>) to a route
-guarded by `auth.session_writer(Permission.X)`.
+placeholder here; wiring one is: write an async loader `(Stockd, Actor) -> Mapping[str, Any]` that reads
+through a use case, and register it in `install()`:
+`app.state.panels.register(Panel("alerts", "Open alerts", load=load_alerts, template="panels/list.html"))`.
+`panels/list.html` renders `items`: mappings with `text`, optional `detail`, and an optional button
+(`action`: a URL to POST to, `action_label`); or write `templates/panels/<id>.html` (it gets the loader's
+mapping, plus `panel`, `actor` and `csrf_token`). A button posts with htmx (`hx-post`; the CSRF header rides
+along from <body>) to a route guarded by `auth.session_writer(Permission.X)`, then the panel reloads.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ class Panel:
     load: Loader | None = None  # None: a placeholder, not wired yet
     refresh_seconds: int = 5
     sse_event: str | None = None  # also refresh when this live-feed event arrives (e.g. "alert")
+    template: str | None = None  # default: panels/<id>.html; "panels/list.html" renders `items` generically
 
     @property
-    def template(self) -> str:
-        return f"panels/{self.id}.html" if self.load is not None else "panels/placeholder.html"
+    def template_name(self) -> str:
+        if self.load is None:
+            return "panels/placeholder.html"
+        return self.template or f"panels/{self.id}.html"
 
 
 PLACEHOLDERS = (

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from stockd.bootstrap import Stockd
 from stockd.entrypoints.api.deps import StockdDep
 from stockd.entrypoints.api.feed import ChangeFeed, Listener
 from stockd.entrypoints.api.schemas import Code
@@ -155,12 +156,17 @@ async def health_panel(request: Request, stockd: StockdDep, _: auth.Viewer) -> H
 
 @router.get("/ui/panels/{panel_id}")
 async def panel(request: Request, panel_id: str, stockd: StockdDep, actor: auth.Viewer) -> HTMLResponse:
+    return await render_panel(request, stockd, actor, panel_id)
+
+
+async def render_panel(request: Request, stockd: Stockd, actor: Actor, panel_id: str) -> HTMLResponse:
+    """One operations panel, freshly loaded; a panel's POST action answers with this to redraw it."""
     registry: PanelRegistry = request.app.state.panels
     found = registry.get(panel_id)
     if found is None:
         raise HTTPException(404, f"no panel {panel_id!r}")
     data: Mapping[str, Any] = await found.load(stockd, actor) if found.load else {}
-    return render(request, found.template, panel=found, actor=actor, **data)
+    return render(request, found.template_name, panel=found, actor=actor, **data)
 
 
 @router.get("/ui/events")
