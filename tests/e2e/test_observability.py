@@ -70,8 +70,10 @@ async def test_events_relayed_counts_what_the_servers_relay_published(services: 
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://stockd.test") as http:
             for _ in range(100):
+                # The outbox gauge is read from the database before the relay's counter in one scrape; the
+                # relay may publish in between, so wait for a scrape that saw it done on both sides.
                 text = (await http.get("/metrics")).text
-                if sample(text, "stockd_events_relayed_total") >= 1:
+                if sample(text, "stockd_events_relayed_total") >= 1 and sample(text, "stockd_outbox_unpublished") == 0:
                     break
                 await asyncio.sleep(0.05)
             assert sample(text, "stockd_events_relayed_total") == 1
