@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install dev run test lint bench clean
+.PHONY: install dev run test lint bench clean chromium
 
 $(BIN)/stockd: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,13 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install lint
+# The dashboard's browser tests need Debian's chromium at /usr/bin/chromium (installed here when root can).
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing chromium for the browser tests"; \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) || \
+	  { echo "install chromium (apt-get install chromium) to run the browser tests" >&2; exit 1; }; }
+
+test: install lint chromium
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: install

@@ -35,3 +35,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: str = "info"
     log_json: bool = True
+    # Dashboard sessions: set the same secret on every server process behind one address (empty: a random
+    # secret per process, so sessions end when it restarts).
+    session_secret: str = Field(default="", repr=False, description="at least 32 characters, or empty")
+    session_hours: float = Field(default=8.0, gt=0, description="a dashboard login lasts this long")

@@ -43,11 +43,21 @@ def _settings(database_url: str | None, **overrides: object) -> Settings:
 
 
 def configure_logging(level: str, json_logs: bool) -> None:
-    logging.basicConfig(format="%(message)s", level=level.upper())
     renderer = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+    stamped: list[structlog.typing.Processor] = [
+        structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    # Records from the standard library (uvicorn, asyncio, aio-pika) go out in the same JSON shape.
+    handler = logging.StreamHandler()
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*stamped, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    ))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
     structlog.configure(
-        processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.processors.format_exc_info, renderer],
+        processors=[*stamped, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
     )
 
@@ -134,7 +144,7 @@ def serve(
     console.print(f"stockd on {scheme}://{host}:{port}  (API /v1, docs /docs) database {_safe(settings.database_url)}")
     # Keep-alive longer than the usual 60 s idle timeout of proxies and clients, so the server is never the
     # side that closes a connection a client is about to reuse.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False,
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, access_log=False, log_config=None,
                 timeout_keep_alive=75, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile,
                 proxy_headers=proxy_headers, forwarded_allow_ips=forwarded_allow_ips)
 

@@ -92,6 +92,11 @@ class Authenticator:
             return None
         return key
 
+    async def active(self, key_id: str) -> ApiKey | None:
+        """The key behind a session (its secret was checked at login), if it still exists and is not revoked."""
+        key = await self._lookup(key_id)
+        return key if key is not None and key.active else None
+
     def forget(self, key_id: str) -> None:
         self._cache.pop(key_id, None)
 

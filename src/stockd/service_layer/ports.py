@@ -17,6 +17,7 @@ from stockd.domain.reservations import Reservation, ReservationStatus
 from stockd.domain.security import ApiKey, AuditEntry, ForbiddenError
 from stockd.domain.stock import StockLevel
 from stockd.domain.transfers import Transfer, TransferStatus
+from stockd.domain.trends import LedgerPoint, SkuSales
 
 
 class Clock(Protocol):
@@ -202,6 +203,50 @@ class DeviceLog(Protocol):
     async def deltas_after(self, sku: str, location: str, after: datetime) -> int: ...
 
 
+# Columns the dashboard's stock table sorts by ("available" is computed, never stored).
+STOCK_SORT_KEYS = ("sku", "name", "location", "on_hand", "reserved", "committed", "in_transit", "available")
+
+
+@dataclass(frozen=True)
+class StockQuery:
+    """The dashboard's stock table: a search over SKU, product name and location, one sort column, a page."""
+
+    search: str | None = None
+    sort: str = "sku"
+    descending: bool = False
+    limit: int = 500
+    offset: int = 0
+    locations: frozenset[str] | None = None  # the caller's scope; None: all
+
+
+@dataclass(frozen=True)
+class StockRow:
+    level: StockLevel
+    name: str
+
+
+@dataclass(frozen=True)
+class OutboxLag:
+    unpublished: int
+    oldest_created_at: datetime | None
+
+
+class InsightsReader(Protocol):
+    """Read-only views for the dashboard and the operational metrics."""
+
+    async def stock_table(self, query: StockQuery) -> builtins.list[StockRow]: ...
+    async def ledger_points(
+        self, sku: str, since: datetime, limit: int, scope: frozenset[str] | None
+    ) -> builtins.list[LedgerPoint]:
+        """The latest `limit` movements of `sku` since `since`, oldest first."""
+        ...
+    async def sales_by_sku(self, since: datetime, scope: frozenset[str] | None) -> builtins.list[SkuSales]:
+        """Every product with the units sold since `since` and its on_hand now."""
+        ...
+    async def outbox_lag(self) -> OutboxLag: ...
+    async def movements_since(self, since: datetime) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without commit() rolls everything back."""
 
@@ -229,6 +274,8 @@ class UnitOfWork(Protocol):
     def devices(self) -> DeviceLog: ...
     @property
     def events(self) -> EventOutbox: ...
+    @property
+    def insights(self) -> InsightsReader: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: an error inside rolls back to here and leaves the rest of the work intact."""

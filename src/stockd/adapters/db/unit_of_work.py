@@ -17,6 +17,7 @@ from stockd.adapters.db.devices import SqlDeviceLog
 from stockd.adapters.db.events import SqlEventOutbox
 from stockd.adapters.db.idempotency import SqlIdempotencyStore
 from stockd.adapters.db.inbox import SqlInbox
+from stockd.adapters.db.insights import SqlInsightsReader
 from stockd.adapters.db.ledger import SqlLedger
 from stockd.adapters.db.queries import SqlMovementReader, SqlStockReader
 from stockd.adapters.db.reservations import SqlReservationRepository, SqlTransferRepository
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
         self.devices = SqlDeviceLog(conn)
         self.inbox = SqlInbox(conn)
         self.events = SqlEventOutbox(conn, self._new_id)
+        self.insights = SqlInsightsReader(conn)
         return self
 
     @property

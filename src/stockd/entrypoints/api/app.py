@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -11,14 +12,16 @@ from fastapi import FastAPI
 import stockd
 from stockd.bootstrap import Stockd, bootstrap
 from stockd.config import Settings
+from stockd.entrypoints import dashboard
 from stockd.entrypoints.api import errors
 from stockd.entrypoints.api.edge import EdgeGuard
 from stockd.entrypoints.api.feed import ChangeFeed, run_feed
 from stockd.entrypoints.api.limits import RateLimiter
+from stockd.entrypoints.api.observability import Metrics, ObservabilityMiddleware
 from stockd.entrypoints.api.routes import catalog, devices, health, reservations, security, stock
 from stockd.entrypoints.api.routes import feed as live
 from stockd.entrypoints.workers.consumers import run_consumers
-from stockd.entrypoints.workers.relay import run_relay
+from stockd.entrypoints.workers.relay import RelayStats, run_relay
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
 API_PREFIX = "/v1"
@@ -35,7 +38,8 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
         stop = asyncio.Event()
         # The relay runs in the server so a committed change reaches the bus within milliseconds (its commit
         # rings the relay's doorbell); `sweeper=False` (tests driving the app by hand) leaves both off.
-        tasks = [asyncio.create_task(job(wired, stop)) for job in (run_sweeper, run_relay)] if sweeper else []
+        relay = functools.partial(run_relay, stats=relay_stats)
+        tasks = [asyncio.create_task(job(wired, stop)) for job in (run_sweeper, relay)] if sweeper else []
         if sweeper and wired.bus is not None:
             # With the in-process bus stockd's consumers live here; with RabbitMQ, in `stockd worker`.
             tasks.append(asyncio.create_task(run_consumers(wired, stop)))
@@ -58,9 +62,14 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
     app.state.stockd = wired
     feed = app.state.feed = ChangeFeed()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    relay_stats = app.state.relay_stats = RelayStats()
+    metrics = app.state.metrics = Metrics(relay_stats)
     errors.install(app)
     for module in (catalog, stock, reservations, devices, security, live):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    dashboard.install(app, settings, wired.env.clock)
     app.add_middleware(EdgeGuard, max_body_bytes=settings.max_body_bytes)
+    # Outermost, so requests the edge refuses are counted and logged too.
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app

@@ -34,14 +34,14 @@ class EdgeGuard:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        refusal = self._refuse(scope["method"], headers)
+        refusal = self._refuse(scope["method"], headers, scope["path"])
         if refusal is not None:
             status, code, detail = refusal
             await problem(status, code, detail)(scope, receive, send_with_id)
             return
         await self.app(scope, self._limited(receive), send_with_id)
 
-    def _refuse(self, method: str, headers: dict[str, str]) -> tuple[int, str, str] | None:
+    def _refuse(self, method: str, headers: dict[str, str], path: str) -> tuple[int, str, str] | None:
         if method not in _WITH_BODY:
             return None
         length = headers.get("content-length")
@@ -49,7 +49,9 @@ class EdgeGuard:
             return 413, "body_too_large", f"the request body exceeds {self.max_body_bytes} bytes"
         has_body = length not in (None, "0") or "transfer-encoding" in headers
         media = headers.get("content-type", "").split(";")[0].strip().lower()
-        if has_body and media != "application/json" and not media.endswith("+json"):
+        # The API takes JSON only; the dashboard's HTML forms (outside /v1) post urlencoded fields.
+        form = media == "application/x-www-form-urlencoded" and not path.startswith("/v1/")
+        if has_body and media != "application/json" and not media.endswith("+json") and not form:
             return 415, "unsupported_media_type", "send the body as application/json"
         return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +56,10 @@ class ChangeFeed:
                     log.warning("feed_client_dropped", reason="too slow")
                     self._listeners.discard(listener)
 
-    async def stream(self, listener: Listener) -> AsyncIterator[str]:
+    async def stream(self, listener: Listener, render: Callable[[Mapping[str, Any]], str] | None = None
+                     ) -> AsyncIterator[str]:
+        """SSE messages for `listener`: each event as `render` makes it (default: the JSON envelope)."""
+        render = render or sse_message
         self._listeners.add(listener)
         try:
             yield ": connected\n\n"
@@ -70,9 +73,13 @@ class ChangeFeed:
                     continue
                 if event is None:
                     return
-                yield f"id: {event.get('id')}\nevent: {event.get('type')}\ndata: {json.dumps(event)}\n\n"
+                yield render(event)
         finally:
             self._listeners.discard(listener)
+
+
+def sse_message(event: Mapping[str, Any]) -> str:
+    return f"id: {event.get('id')}\nevent: {event.get('type')}\ndata: {json.dumps(event)}\n\n"
 
 
 async def run_feed(stockd: Stockd, feed: ChangeFeed, stop: asyncio.Event) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
+from dataclasses import dataclass
 
 import structlog
 
@@ -26,19 +28,40 @@ FIRST_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 
 
+@dataclass
+class RelayStats:
+    """What this process's relay has done, for /metrics and the dashboard's health panel."""
+
+    running: bool = False
+    published: int = 0
+    failures: int = 0  # consecutive failed batches; 0 when the last one went through
+    last_error: str | None = None
+    last_success: float | None = None  # time.time() of the last batch that went through (even an empty one)
+
+
 def backoff(failures: int) -> float:
     """Full jitter, so relays that failed together do not retry together."""
     return random.uniform(0, min(MAX_BACKOFF_SECONDS, FIRST_BACKOFF_SECONDS * 2**failures))
 
 
-async def run_relay(stockd: Stockd, stop: asyncio.Event) -> None:
+async def run_relay(stockd: Stockd, stop: asyncio.Event, stats: RelayStats | None = None) -> None:
     relay = stockd.relay()
+    stats = stats or RelayStats()
+    stats.running = True
+    try:
+        await _relay_until_stopped(stockd, relay, stop, stats)
+    finally:
+        stats.running = False
+
+
+async def _relay_until_stopped(stockd: Stockd, relay: SqlOutboxRelay, stop: asyncio.Event, stats: RelayStats) -> None:
     failures = 0
     while not stop.is_set():
         # Cleared before the claim, not after the wait: a commit that lands while a batch is in flight
         # leaves the bell rung, and the next wait returns at once instead of missing it.
         stockd.doorbell.clear()
-        published = await _relay_batch(relay, failures)
+        published = await _relay_batch(relay, failures, stats)
+        stats.failures = failures + 1 if published is None else 0
         if published is None:
             failures += 1
             await _pause(stop, None, backoff(failures))
@@ -49,12 +72,15 @@ async def run_relay(stockd: Stockd, stop: asyncio.Event) -> None:
             failures = 0  # a full batch: there is probably more, go again at once
 
 
-async def _relay_batch(relay: SqlOutboxRelay, failures: int) -> int | None:
+async def _relay_batch(relay: SqlOutboxRelay, failures: int, stats: RelayStats) -> int | None:
     try:
         published = await relay.relay_once()
     except Exception as exc:
-        log.warning("relay_failed", error=f"{type(exc).__name__}: {exc}"[:300], consecutive=failures + 1)
+        stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        log.warning("relay_failed", error=stats.last_error, consecutive=failures + 1)
         return None
+    stats.published += published
+    stats.last_success = time.time()
     if failures:
         log.info("relay_recovered", after_failures=failures)
     return published
