@@ -121,6 +121,8 @@ def test_search_and_sort_the_stock_table(page: Page, server: Server) -> None:
     expect(page.locator("#stock-table")).to_have_attribute("data-dir", "asc")
     page.click("th a[data-sort-key=available]")
     expect(page.locator("#stock-table")).to_have_attribute("data-dir", "desc")
+    expect(page.locator("#stock-table tbody td.avail").first).to_have_text("900")
+    expect(rows).to_have_count(24)
     numbers = [int(t) for t in page.locator("#stock-table tbody td.avail").all_inner_texts()]
     assert numbers == sorted(numbers, reverse=True) and numbers[0] == 900
 
