@@ -17,6 +17,7 @@ from stockd.domain.reservations import Reservation, ReservationStatus
 from stockd.domain.security import ApiKey, AuditEntry, ForbiddenError
 from stockd.domain.stock import StockLevel
 from stockd.domain.transfers import Transfer, TransferStatus
+from stockd.service_layer.channel_ports import ChannelRepository, ChannelSyncStore
 
 
 class Clock(Protocol):
@@ -229,6 +230,10 @@ class UnitOfWork(Protocol):
     def devices(self) -> DeviceLog: ...
     @property
     def events(self) -> EventOutbox: ...
+    @property
+    def channels(self) -> ChannelRepository: ...
+    @property
+    def channel_sync(self) -> ChannelSyncStore: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: an error inside rolls back to here and leaves the rest of the work intact."""
