@@ -73,8 +73,8 @@ class SqlChannelRepository:
         state = _upsert(self._conn, _sync)
         await self._conn.execute(state.on_conflict_do_update(
             index_elements=["channel", "sku"],
-            set_={"generation": _sync.c.generation + 1, "force": True},
-        ), [{"channel": ln.channel, "sku": ln.sku, "generation": 1, "synced_generation": 0, "force": True,
+            set_={"generation": _sync.c.generation + 1, "forced_generation": _sync.c.generation + 1},
+        ), [{"channel": ln.channel, "sku": ln.sku, "generation": 1, "synced_generation": 0, "forced_generation": 1,
              "attempts": 0, "failing": False} for ln in listings])
 
     async def remove_listing(self, channel: str, sku: str) -> bool:
@@ -130,7 +130,8 @@ class SqlChannelSyncStore:
     async def mark_all(self, channel: str | None, force: bool) -> int:
         values: dict[str, Any] = {"generation": _sync.c.generation + 1}
         if force:
-            values.update(force=True, next_attempt_at=None)
+            # SET reads the old row: forced_generation becomes the new generation.
+            values.update(forced_generation=_sync.c.generation + 1, next_attempt_at=None)
         stmt = update(_sync).values(values)
         if channel is not None:
             stmt = stmt.where(_sync.c.channel == channel)
@@ -166,9 +167,8 @@ class SqlChannelSyncStore:
         return [level_of(r) for r in await self._conn.execute(stmt)]
 
     async def synced(self, channel: str, sku: str, generation: int, quantity: int, pushed_at: datetime | None) -> None:
-        values: dict[str, Any] = {"synced_generation": generation, "desired": quantity, "force": False,
-                                  "attempts": 0, "last_error": None, "next_attempt_at": None, "failing": False,
-                                  "lease_until": None}
+        values: dict[str, Any] = {"synced_generation": generation, "desired": quantity, "attempts": 0,
+                                  "last_error": None, "next_attempt_at": None, "failing": False, "lease_until": None}
         if pushed_at is not None:
             values.update(last_pushed=quantity, pushed_at=pushed_at)
         await self._conn.execute(update(_sync).where(_sync.c.channel == channel, _sync.c.sku == sku).values(values))
@@ -207,7 +207,7 @@ def _free_at(now: datetime) -> ColumnElement[bool]:
 
 def _due(m: Any) -> DueItem:
     return DueItem(_listing(m), int(m["generation"]), m["last_pushed"], int(m["attempts"]), bool(m["failing"]),
-                   bool(m["force"]))
+                   force=int(m["forced_generation"]) > int(m["synced_generation"]))
 
 
 def _status(m: Any) -> SyncStatus:

@@ -301,7 +301,8 @@ channel_listings = Table(
 )
 
 # A row is dirty while generation > synced_generation: every stock change of the SKU at a feeding location bumps
-# generation; a successful push (or finding the value unchanged) records the generation it computed from.
+# generation; a successful push (or finding the value unchanged) records the generation it computed from. A resync
+# is a generation too (forced_generation), so a push recorded late cannot cancel a resync asked for meanwhile.
 channel_sync_state = Table(
     "channel_sync_state",
     metadata,
@@ -309,7 +310,7 @@ channel_sync_state = Table(
     Column("sku", String(64), primary_key=True),
     Column("generation", BigInteger, nullable=False, default=0),
     Column("synced_generation", BigInteger, nullable=False, default=0),
-    Column("force", Boolean, nullable=False, default=False),
+    Column("forced_generation", BigInteger, nullable=False, default=0),  # resync: push even if unchanged
     Column("desired", BigInteger),
     Column("last_pushed", BigInteger),
     Column("pushed_at", UtcDateTime),

@@ -63,7 +63,7 @@ def upgrade() -> None:
         sa.Column("sku", sa.String(length=64), nullable=False),
         sa.Column("generation", sa.BigInteger(), nullable=False),
         sa.Column("synced_generation", sa.BigInteger(), nullable=False),
-        sa.Column("force", sa.Boolean(), nullable=False),
+        sa.Column("forced_generation", sa.BigInteger(), nullable=False),
         sa.Column("desired", sa.BigInteger(), nullable=True),
         sa.Column("last_pushed", sa.BigInteger(), nullable=True),
         sa.Column("pushed_at", stockd.adapters.db.types.UtcDateTime(timezone=True), nullable=True),
