@@ -29,6 +29,7 @@ log = structlog.get_logger("stockd.channels")
 
 CONSUMER_NAME = "channel-sync"
 ERROR_PAUSE_SECONDS = 1.0
+SHUTDOWN_GRACE_SECONDS = 3.0
 
 
 def channel_sync_consumer(stockd: Stockd) -> Consumer:
@@ -113,8 +114,11 @@ class _ChannelTasks:
             bell.set()
 
     async def close(self) -> None:
+        """Let each channel finish the round in flight (its result recorded), then stop what is still running."""
         self.wake_all()
         tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
         for task in tasks:
             task.cancel()
         for task in tasks:
