@@ -58,4 +58,5 @@ class Settings(BaseSettings):
                                              "back is caught up within this")
     channel_batch_size: int = Field(default=250, ge=1, le=250, description="SKUs per push round per channel")
     channel_poll_interval_seconds: float = Field(default=1.0, gt=0, description="finds other processes' changes")
-    channel_lease_seconds: float = Field(default=300.0, gt=0)
+    channel_lease_seconds: float = Field(default=120.0, gt=0, description="a pusher that died frees its rows "
+                                         "after this; longer than a push round")

@@ -29,7 +29,7 @@ from stockd.service_layer.runner import Runner
 @dataclass(frozen=True)
 class SyncPolicy:
     batch_size: int = 250
-    lease_seconds: float = 300.0  # a pusher that dies mid-push frees its rows after this
+    lease_seconds: float = 120.0  # a pusher that dies mid-push frees its rows after this
     retry_base_seconds: float = 0.25
     retry_max_seconds: float = 5.0
     alert_after: int = 3  # consecutive failures before channel.sync_failed
