@@ -40,6 +40,7 @@ class Stockd:
     authenticator: Authenticator
     publisher: Publisher = field(default_factory=InMemoryBus)
     doorbell: Doorbell = field(default_factory=Doorbell)
+    channel_doorbell: Doorbell = field(default_factory=Doorbell)  # rung when a channel falls behind on a SKU
 
     def uow(self) -> UnitOfWork:
         return self.consumer_uow()

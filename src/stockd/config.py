@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ChannelEndpointSettings(BaseModel):
+    """Where a sales channel is and how to authenticate: configuration only, never stored in the database."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="Shopify: https://<shop>.myshopify.com; Amazon: the SP-API regional "
+                                      "endpoint; webhook: the URL to POST to")
+    token: SecretStr | None = Field(default=None, description="Shopify access token or Amazon LWA access token")
+    secret: SecretStr | None = Field(default=None, description="webhook signing secret (HMAC-SHA256)")
+    api_version: str = Field(default="2026-04", description="Shopify Admin API version")
+    rate_per_second: float | None = Field(default=None, gt=0, description="default: Amazon 5/s, others none")
+    timeout_seconds: float = Field(default=10.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -39,3 +53,14 @@ class Settings(BaseSettings):
     # secret per process, so sessions end when it restarts).
     session_secret: str = Field(default="", repr=False, description="at least 32 characters, or empty")
     session_hours: float = Field(default=8.0, gt=0, description="a dashboard login lasts this long")
+    # Sales channels: STOCKD_CHANNEL_ENDPOINTS='{"shop": {"base_url": "https://x.myshopify.com", "token": "..."}}'
+    channel_endpoints: dict[str, ChannelEndpointSettings] = Field(
+        default_factory=dict, description="channel name -> base URL and credentials (JSON)")
+    channel_failure_alert_after: int = Field(default=3, ge=1, description="failures before channel.sync_failed")
+    channel_retry_base_seconds: float = Field(default=0.25, gt=0)
+    channel_retry_max_seconds: float = Field(default=5.0, gt=0, description="backoff cap: a channel that comes "
+                                             "back is caught up within this")
+    channel_batch_size: int = Field(default=250, ge=1, le=250, description="SKUs per push round per channel")
+    channel_poll_interval_seconds: float = Field(default=1.0, gt=0, description="finds other processes' changes")
+    channel_lease_seconds: float = Field(default=120.0, gt=0, description="a pusher that died frees its rows "
+                                         "after this; longer than a push round")

@@ -41,6 +41,13 @@ async def _none(admin: httpx.AsyncClient) -> str:
     return ""
 
 
+async def _channel(admin: httpx.AsyncClient) -> str:
+    r = await admin.post("/v1/channels", json={"name": "web", "connector": "webhook", "buffer": "0.9",
+                                               "locations": ["WH-A"]})
+    await admin.put("/v1/channels/web/listings", json={"listings": [{"sku": "TEE"}]})
+    return str(r.json()["name"])
+
+
 # method, path ({} is filled by setup), body, the permission it needs, setup
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Permission, Setup]] = [
     ("GET", "/v1/products", None, Permission.READ, _none),
@@ -76,6 +83,18 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Permission, Setup]] = [
     ("GET", "/v1/keys", None, Permission.KEYS_MANAGE, _none),
     ("POST", "/v1/keys", {"name": "n", "role": "viewer"}, Permission.KEYS_MANAGE, _none),
     ("DELETE", "/v1/keys/{}", None, Permission.KEYS_MANAGE, _key),
+    ("POST", "/v1/channels", {"name": "new", "connector": "webhook", "buffer": "0.5"}, Permission.CHANNELS_MANAGE,
+     _none),
+    ("GET", "/v1/channels", None, Permission.READ, _none),
+    ("GET", "/v1/channels/{}", None, Permission.READ, _channel),
+    ("PATCH", "/v1/channels/{}", {"buffer": "0.8"}, Permission.CHANNELS_MANAGE, _channel),
+    ("PUT", "/v1/channels/{}/listings", {"listings": [{"sku": "MUG"}]}, Permission.CHANNELS_MANAGE, _channel),
+    ("GET", "/v1/channels/{}/listings", None, Permission.READ, _channel),
+    ("DELETE", "/v1/channels/{}/listings/TEE", None, Permission.CHANNELS_MANAGE, _channel),
+    ("GET", "/v1/channels/{}/status", None, Permission.READ, _channel),
+    ("GET", "/v1/channel-status", None, Permission.READ, _none),
+    ("POST", "/v1/channels/{}/resync", None, Permission.CHANNELS_MANAGE, _channel),
+    ("POST", "/v1/channel-resync", None, Permission.CHANNELS_MANAGE, _none),
 ]
 CASES = [(role, *endpoint) for role in Role for endpoint in ENDPOINTS]
 

@@ -287,6 +287,51 @@ def events_replay(
     console.print(f"[green]replayed[/green] {sent} events")
 
 
+channels_app = typer.Typer(help="Sales channels: definitions, push status, resync.", no_args_is_help=True)
+app.add_typer(channels_app, name="channels")
+
+
+@channels_app.command("list")
+def channels_list(database_url: DatabaseOpt = None) -> None:
+    """List channels with their connector, buffer, reserve and feeding locations."""
+    for c in _with_services(database_url, lambda s, uow: uow.channels.list()):
+        state = "active" if c.active else "inactive"
+        typer.echo(f"{c.name:<20} {c.connector.value:<8} buffer={c.buffer} min_reserve={c.min_reserve} "
+                   f"{state:<8} locations={','.join(c.locations) or '-'}")
+
+
+@channels_app.command("status")
+def channels_status(
+    channel: Annotated[str | None, typer.Argument(help="one channel; default all")] = None,
+    sku: Annotated[str | None, typer.Option(help="only this SKU")] = None,
+    failing: Annotated[bool, typer.Option("--failing", help="only SKUs whose pushes keep failing")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Per channel and SKU: last value pushed, when, attempts and the last error."""
+    from stockd.service_layer.channels import sync_status
+
+    rows = _with_services(database_url, lambda s, uow: sync_status(uow, channel, sku, failing, limit, 0))
+    for r in rows:
+        when = f"{r.pushed_at:%Y-%m-%d %H:%M:%S}" if r.pushed_at else "never"
+        flags = ("FAILING " if r.failing else "") + ("pending" if r.pending else "in sync")
+        typer.echo(f"{r.channel:<16} {r.sku:<20} pushed={r.last_pushed if r.last_pushed is not None else '-':<6} "
+                   f"at={when:<19} attempts={r.attempts} {flags}  {r.last_error or ''}")
+    console.print(f"{len(rows)} row(s)")
+
+
+@channels_app.command("resync")
+def channels_resync(
+    channel: Annotated[str | None, typer.Argument(help="one channel; default all")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Recompute and push every SKU again (the running server or worker sends them within a poll interval)."""
+    from stockd.service_layer.channels import resync
+
+    marked = _with_services(database_url, lambda s, uow: resync(uow, s.env, CLI_ACTOR, channel))
+    console.print(f"[green]queued[/green] {marked} listing(s) for a full push")
+
+
 def main() -> None:
     app()
 

@@ -18,6 +18,7 @@ from stockd.domain.security import ApiKey, AuditEntry, ForbiddenError
 from stockd.domain.stock import StockLevel
 from stockd.domain.transfers import Transfer, TransferStatus
 from stockd.domain.trends import LedgerPoint, SkuSales
+from stockd.service_layer.channel_ports import ChannelRepository, ChannelSyncStore
 
 
 class Clock(Protocol):
@@ -276,6 +277,10 @@ class UnitOfWork(Protocol):
     def events(self) -> EventOutbox: ...
     @property
     def insights(self) -> InsightsReader: ...
+    @property
+    def channels(self) -> ChannelRepository: ...
+    @property
+    def channel_sync(self) -> ChannelSyncStore: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: an error inside rolls back to here and leaves the rest of the work intact."""

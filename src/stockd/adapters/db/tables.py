@@ -262,3 +262,63 @@ device_counts = Table(
     Column("location", String(64), primary_key=True),
     Column("counted_at", UtcDateTime, nullable=False),
 )
+
+# Sales channels (Shopify, Amazon, webhooks): their buffers, the locations that feed them, the SKU mappings,
+# and per (channel, sku) the push state, in the database so a restart resumes where it stopped.
+channels = Table(
+    "channels",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("connector", String(16), nullable=False),
+    Column("buffer", Numeric(5, 4), nullable=False),
+    Column("min_reserve", BigInteger, nullable=False, default=0),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("config", JSON, nullable=False),  # non-secret connector settings; secrets live in configuration
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("connector IN ('shopify', 'amazon', 'webhook')", name="connector"),
+    CheckConstraint("buffer >= 0 AND buffer <= 1", name="buffer_share"),
+    CheckConstraint("min_reserve >= 0", name="min_reserve_not_negative"),
+)
+
+channel_locations = Table(
+    "channel_locations",
+    metadata,
+    Column("channel", String(64), ForeignKey("channels.name"), primary_key=True),
+    Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
+    Index("ix_channel_locations_location", "location"),
+)
+
+channel_listings = Table(
+    "channel_listings",
+    metadata,
+    Column("channel", String(64), ForeignKey("channels.name"), primary_key=True),
+    Column("sku", String(64), ForeignKey("products.sku"), primary_key=True),
+    Column("external_id", String(255)),
+    Column("external_location_id", String(255)),
+    Column("product_type", String(100)),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# A row is dirty while generation > synced_generation: every stock change of the SKU at a feeding location bumps
+# generation; a successful push (or finding the value unchanged) records the generation it computed from. A resync
+# is a generation too (forced_generation), so a push recorded late cannot cancel a resync asked for meanwhile.
+channel_sync_state = Table(
+    "channel_sync_state",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("generation", BigInteger, nullable=False, default=0),
+    Column("synced_generation", BigInteger, nullable=False, default=0),
+    Column("forced_generation", BigInteger, nullable=False, default=0),  # resync: push even if unchanged
+    Column("desired", BigInteger),
+    Column("last_pushed", BigInteger),
+    Column("pushed_at", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", String(500)),
+    Column("next_attempt_at", UtcDateTime),
+    Column("failing", Boolean, nullable=False, default=False),
+    Column("lease_until", UtcDateTime),
+    ForeignKeyConstraint(["channel", "sku"], ["channel_listings.channel", "channel_listings.sku"]),
+    Index("ix_channel_sync_state_sku", "sku"),
+)

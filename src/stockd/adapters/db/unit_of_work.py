@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from stockd.adapters.db.catalog import SqlLocationRepository, SqlProductRepository
+from stockd.adapters.db.channels import SqlChannelRepository, SqlChannelSyncStore
 from stockd.adapters.db.devices import SqlDeviceLog
 from stockd.adapters.db.events import SqlEventOutbox
 from stockd.adapters.db.idempotency import SqlIdempotencyStore
@@ -62,6 +63,8 @@ class SqlUnitOfWork:
         self.inbox = SqlInbox(conn)
         self.events = SqlEventOutbox(conn, self._new_id)
         self.insights = SqlInsightsReader(conn)
+        self.channels = SqlChannelRepository(conn)
+        self.channel_sync = SqlChannelSyncStore(conn)
         return self
 
     @property

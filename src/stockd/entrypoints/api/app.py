@@ -19,7 +19,9 @@ from stockd.entrypoints.api.feed import ChangeFeed, run_feed
 from stockd.entrypoints.api.limits import RateLimiter
 from stockd.entrypoints.api.observability import Metrics, ObservabilityMiddleware
 from stockd.entrypoints.api.routes import catalog, devices, health, reservations, security, stock
+from stockd.entrypoints.api.routes import channels as sales_channels
 from stockd.entrypoints.api.routes import feed as live
+from stockd.entrypoints.workers.channels import run_channel_sync
 from stockd.entrypoints.workers.consumers import run_consumers
 from stockd.entrypoints.workers.relay import RelayStats, run_relay
 from stockd.entrypoints.workers.sweeper import run_sweeper
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
         if sweeper and wired.bus is not None:
             # With the in-process bus stockd's consumers live here; with RabbitMQ, in `stockd worker`.
             tasks.append(asyncio.create_task(run_consumers(wired, stop)))
+            tasks.append(asyncio.create_task(run_channel_sync(wired, stop)))
         tasks.append(asyncio.create_task(run_feed(wired, feed, stop)))
         try:
             yield
@@ -67,6 +70,7 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
     errors.install(app)
     for module in (catalog, stock, reservations, devices, security, live):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(sales_channels.router, prefix=API_PREFIX)
     app.include_router(health.router)
     dashboard.install(app, settings, wired.env.clock)
     app.add_middleware(EdgeGuard, max_body_bytes=settings.max_body_bytes)

@@ -56,3 +56,13 @@ async def run_consumers(stockd: Stockd, stop: asyncio.Event, factories: list[Con
     if consumers:
         log.info("consumers_started", names=[c.name for c in consumers], bus="memory" if stockd.bus else "rabbitmq")
     await asyncio.gather(*(run_consumer(stockd, c, stop) for c in consumers))
+
+
+def _channel_sync(stockd: Stockd) -> Consumer:
+    # Imported here: the channel workers module imports Consumer from this one.
+    from stockd.entrypoints.workers.channels import channel_sync_consumer
+
+    return channel_sync_consumer(stockd)
+
+
+CONSUMERS.append(_channel_sync)

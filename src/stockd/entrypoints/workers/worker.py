@@ -11,6 +11,7 @@ import structlog
 
 from stockd.bootstrap import bootstrap
 from stockd.config import Settings
+from stockd.entrypoints.workers.channels import run_channel_sync
 from stockd.entrypoints.workers.consumers import run_consumers
 from stockd.entrypoints.workers.device_source import run_device_source
 from stockd.entrypoints.workers.relay import run_relay
@@ -32,6 +33,7 @@ async def run_worker(settings: Settings) -> None:
         jobs.append(run_relay(stockd, stop))
         jobs.append(run_device_source(stockd, stop))
         jobs.append(run_consumers(stockd, stop))
+        jobs.append(run_channel_sync(stockd, stop))
     else:
         # An in-process bus has no subscribers in this process: relaying here would mark events published
         # to nobody, and take them from the server whose own relay feeds its subscribers.

@@ -1,0 +1,1 @@
+"""Connectors that show channels their sellable quantities: Shopify, Amazon SP-API, signed JSON webhooks."""
