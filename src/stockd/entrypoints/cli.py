@@ -18,6 +18,7 @@ from stockd.bootstrap import Stockd, bootstrap
 from stockd.config import Settings
 from stockd.domain.errors import StockdError
 from stockd.domain.security import Role
+from stockd.entrypoints.cli_counting import register as register_counting
 from stockd.entrypoints.demo import load_demo
 from stockd.entrypoints.importer import import_csv
 from stockd.service_layer.keys import NewKey, create_key, revoke_key
@@ -275,6 +276,9 @@ def events_replay(
 
     sent = asyncio.run(run())
     console.print(f"[green]replayed[/green] {sent} events")
+
+
+register_counting(app)
 
 
 def main() -> None:
