@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,6 +17,8 @@ from stockd.domain.reservations import ReservationStatus
 from stockd.service_layer.ports import AlertFilter
 
 _UNRESOLVED = alerts.c.status != AlertStatus.RESOLVED.value
+# The partial index's own predicate, as a literal: PostgreSQL infers the arbiter index only from a matching one.
+_INDEX_PREDICATE = text("status <> 'resolved'")
 
 
 def _alert(row: Row[*tuple[Any, ...]]) -> Alert:
@@ -44,7 +46,7 @@ class SqlAlertRepository:
         # ON CONFLICT on the partial unique index (its predicate repeated, so the database can infer it): a racing
         # twin waits for the first insert to commit, then counts an occurrence instead of failing.
         stmt = stmt.on_conflict_do_update(
-            index_elements=["dedupe_key"], index_where=_UNRESOLVED,
+            index_elements=["dedupe_key"], index_where=_INDEX_PREDICATE,
             set_={"occurrences": alerts.c.occurrences + 1, "last_seen_at": now, "data": draft.data},
         ).returning(*alerts.c)
         row = (await self._conn.execute(stmt)).one()
