@@ -78,4 +78,4 @@ async def test_counts_fall_due_by_class_interval(client: httpx.AsyncClient, serv
                            (60, {"FAST", "MID", "OTHER", "SLOW"})):
         clock.advance(days=days)
         assert await due() == expected, days
-    assert (await client.get("/v1/counts/due", params={"location": "NOWHERE"})).status_code == 404
+    assert (await client.get("/v1/counts/due", params={"location": "NOWHERE"})).status_code == 422
