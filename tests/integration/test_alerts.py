@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from stockd.adapters.db.tables import alerts, outbox
 from stockd.bootstrap import Stockd
 from stockd.domain.alerts import AlertDraft, AlertKind, alert_key
+from stockd.entrypoints.api.feed import ChangeFeed, Listener, run_feed
 from stockd.service_layer.alerts import raise_alert
 from stockd.service_layer.ports import UnitOfWork
 from tests.conftest import seed
@@ -116,3 +117,21 @@ async def test_alert_api_refuses_what_it_cannot_do(client: httpx.AsyncClient, se
     again = await client.post(f"/v1/alerts/{alert.id}/resolve")
     assert again.status_code == 409 and again.json()["code"] == "invalid_state"
     assert (await client.post(f"/v1/alerts/{alert.id}/acknowledge")).status_code == 409
+
+
+async def test_alert_events_reach_the_live_feed(services: Stockd) -> None:
+    feed = ChangeFeed()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_feed(services, feed, stop))
+    await asyncio.sleep(0)
+    listener = Listener(None, None, None)
+    stream = feed.stream(listener)
+    assert await anext(stream) == ": connected\n\n"
+    draft = AlertDraft(AlertKind.PO_LATE, alert_key(AlertKind.PO_LATE, "PO-3"), "PO-3 is late")
+    await services.runner.run(lambda uow: raise_alert(uow, services.env, draft))
+    await pump(services)
+    message = await asyncio.wait_for(anext(stream), 5)
+    assert message.startswith("id: ") and "event: alert.raised" in message and "PO-3 is late" in message
+    stop.set()
+    await task
+    await stream.aclose()
