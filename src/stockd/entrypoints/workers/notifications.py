@@ -23,7 +23,10 @@ from stockd.service_layer.runner import StorageUnavailableError
 log = structlog.get_logger("stockd.notifications")
 
 ALERT_BINDINGS = alerting.BINDINGS
-WEBHOOK_BINDINGS = ("#",)
+# Every family of event stockd emits, rather than `#`: a catch-all queue would make every routing key routable, so a
+# misrouted event would never show up as unroutable at the relay.
+WEBHOOK_BINDINGS = ("stock.#", "sku.#", "count.#", "alert.#", "po.#", "supplier.#", "reorder_point.#", "channel.#",
+                    "transfer.#", "reservation.#")
 DELIVERY_BATCH = 50
 
 
