@@ -17,7 +17,8 @@ class HttpWebhookSender:
         signed = {"Content-Type": "application/json", "User-Agent": "stockd-webhooks", **headers, **sign(body, secret)}
         try:
             response = await self._client.post(url, content=body, headers=signed)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            # Any failure to get an answer is this delivery's problem, recorded on it, never the whole round's.
             raise WebhookSendError(f"{type(exc).__name__}: {exc}"[:300]) from exc
         return response.status_code
 
