@@ -89,18 +89,22 @@ async def relay_rate(url: str, m: int, with_consumers: bool) -> float:
         await services.close()
 
 
-async def main(url: str, n: int, m: int) -> None:
-    target = fresh_database(url)
-    migrate.upgrade(target)
-    services = bootstrap(Settings(database_url=target))
+async def run_dedupe(url: str, n: int) -> None:
+    services = bootstrap(Settings(database_url=url))
     try:
         await dedupe(services, n)
     finally:
         await services.close()
+
+
+def main(url: str, n: int, m: int) -> None:
+    target = fresh_database(url)
+    migrate.upgrade(target)
+    asyncio.run(run_dedupe(target, n))
     for with_consumers in (False, True):
         target = fresh_database(url)
         migrate.upgrade(target)
-        rate = await relay_rate(target, m, with_consumers)
+        rate = asyncio.run(relay_rate(target, m, with_consumers))
         print(f"relay of {m} stock events, {'with' if with_consumers else 'without'} alerts+webhooks consumers: "
               f"{rate:.0f} events/s")
 
@@ -111,4 +115,4 @@ if __name__ == "__main__":
     parser.add_argument("--triggers", type=int, default=200)
     parser.add_argument("--events", type=int, default=1000)
     args = parser.parse_args()
-    asyncio.run(main(args.database_url, args.triggers, args.events))
+    main(args.database_url, args.triggers, args.events)

@@ -54,3 +54,6 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1, le=100)
     webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
     webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    notification_cache_seconds: float = Field(
+        default=1.0, ge=0, description="how stale the consumers' view of webhook subscriptions and out-of-stock "
+        "alerts may be (a new subscription gets events from at most this long after it is created)")

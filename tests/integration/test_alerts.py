@@ -12,6 +12,7 @@ from stockd.adapters.db.tables import alerts, outbox
 from stockd.bootstrap import Stockd
 from stockd.domain.alerts import AlertDraft, AlertKind, alert_key
 from stockd.entrypoints.api.feed import ChangeFeed, Listener, run_feed
+from stockd.entrypoints.workers.notifications import schedule_once
 from stockd.service_layer.alerts import raise_alert
 from stockd.service_layer.ports import UnitOfWork
 from tests.conftest import seed
@@ -135,3 +136,14 @@ async def test_alert_events_reach_the_live_feed(services: Stockd) -> None:
     stop.set()
     await task
     await stream.aclose()
+
+
+async def test_the_schedule_resolves_out_of_stock_alerts_whose_row_has_stock_again(
+    client: httpx.AsyncClient, services: Stockd
+) -> None:
+    await seed(services, {("TEE", "WH-A"): 3})
+    key = alert_key(AlertKind.OUT_OF_STOCK, "TEE", "WH-A")
+    draft = AlertDraft(AlertKind.OUT_OF_STOCK, key, "TEE is out of stock at WH-A", "TEE", "WH-A")
+    await services.runner.run(lambda uow: raise_alert(uow, services.env, draft))  # say, from a stale event
+    await schedule_once(services)
+    assert [a["status"] for a in await listed(client, kind="out_of_stock")] == ["resolved"]

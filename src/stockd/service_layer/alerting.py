@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Set
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from stockd.domain.alerts import AlertDraft, AlertKind, alert_key
+from stockd.domain.alerts import AlertDraft, AlertKind, AlertStatus, alert_key
 from stockd.service_layer.alerts import raise_alert, resolve_by_key
 from stockd.service_layer.env import Env
-from stockd.service_layer.ports import UnitOfWork
+from stockd.service_layer.ports import AlertFilter, UnitOfWork
 
 # What the alert consumer binds to (routing keys are `<type>.<location>.<sku>`).
 BINDINGS = ("stock.#", "sku.#", "count.#", "po.late.#", "po.received.#", "channel.sync_failed.#",
@@ -33,7 +33,7 @@ async def on_event(uow: UnitOfWork, env: Env, spikes: ExpirySpikePolicy, event: 
     rule = _RULES.get(str(event.get("type")))
     if rule is not None:
         await rule(uow, env, spikes, event)
-    if str(event.get("type", "")).startswith("stock.") and "on_hand" in _data(event):
+    if is_ledger_event(event):
         await _stock_level(uow, env, event)
 
 
@@ -48,17 +48,57 @@ def _row(event: Mapping[str, Any]) -> tuple[str | None, str | None]:
 
 
 async def _stock_level(uow: UnitOfWork, env: Env, event: Mapping[str, Any]) -> None:
-    """A ledger event carries the row's numbers after it: available 0 is out of stock, above 0 clears it."""
+    """Out of stock is decided on the row as it is now, not on the event's numbers: a late or stale event can then
+    neither raise a false alert nor clear a true one."""
     sku, location = _row(event)
-    available = _data(event).get("available")
-    if not isinstance(available, int) or sku is None:
+    if sku is None or location is None:
         return
+    level = await uow.stock.get(sku, location)
+    await _judge_row(uow, env, sku, location, level.available if level else 0)
+
+
+async def _judge_row(uow: UnitOfWork, env: Env, sku: str, location: str, available: int) -> None:
     key = alert_key(AlertKind.OUT_OF_STOCK, sku, location)
     if available <= 0:
         await raise_alert(uow, env, AlertDraft(AlertKind.OUT_OF_STOCK, key, f"{sku} is out of stock at {location}",
                                                sku, location, {"available": available}))
     else:
         await resolve_by_key(uow, env, key)
+
+
+def is_ledger_event(event: Mapping[str, Any]) -> bool:
+    return str(event.get("type", "")).startswith("stock.") and "on_hand" in _data(event)
+
+
+def wants(event: Mapping[str, Any], rows_out_of_stock: Set[tuple[str, str]]) -> bool:
+    """Whether an event can change any alert: a rule's event, a ledger event leaving nothing available, or one for a
+    row with an open out_of_stock alert. Most stock events are none of these, and need no transaction at all."""
+    if str(event.get("type")) in _RULES:
+        return True
+    if not is_ledger_event(event):
+        return False
+    return _data(event).get("available") == 0 or _row(event) in rows_out_of_stock
+
+
+async def rows_out_of_stock(uow: UnitOfWork) -> set[tuple[str, str]]:
+    """The rows with an unresolved out_of_stock alert."""
+    found: set[tuple[str, str]] = set()
+    for status in (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED):
+        query = AlertFilter(status=status.value, kind=AlertKind.OUT_OF_STOCK.value, limit=100_000)
+        found |= {(a.sku, a.location) for a in await uow.alerts.list(query) if a.sku and a.location}
+    return found
+
+
+async def reconcile_out_of_stock(uow: UnitOfWork, env: Env) -> int:
+    """The schedule's check: resolve out_of_stock alerts whose row has stock again (an event another process
+    skipped, say). Returns how many were resolved."""
+    resolved = 0
+    for sku, location in sorted(await rows_out_of_stock(uow)):
+        level = await uow.stock.get(sku, location)
+        if level is not None and level.available > 0:
+            await resolve_by_key(uow, env, alert_key(AlertKind.OUT_OF_STOCK, sku, location))
+            resolved += 1
+    return resolved
 
 
 async def _low(uow: UnitOfWork, env: Env, _: ExpirySpikePolicy, event: Mapping[str, Any]) -> None:

@@ -75,12 +75,10 @@ async def list_deliveries(
     return await uow.webhooks.deliveries(subscription_id, status, limit)
 
 
-async def enqueue(uow: UnitOfWork, env: Env, event: Mapping[str, Any]) -> int:
-    """Queue one delivery per matching subscription. Idempotent by (subscription, event id): a redelivered event
-    is skipped, and unlike the inbox an older event arriving late is still delivered (receivers want them all)."""
-    event_type = str(event.get("type", ""))
-    wanted = [s.id for s in await uow.webhooks.active() if s.wants(event_type)]
-    return await uow.webhooks.enqueue(wanted, dict(event), env.clock.now()) if wanted else 0
+async def enqueue(uow: UnitOfWork, env: Env, subscription_ids: Sequence[str], event: Mapping[str, Any]) -> int:
+    """Queue one delivery per subscription wanting the event. Idempotent by (subscription, event id): a redelivered
+    event is skipped, and unlike the inbox an older event arriving late is still delivered (receivers want them all)."""
+    return await uow.webhooks.enqueue(subscription_ids, dict(event), env.clock.now())
 
 
 async def claim(uow: UnitOfWork, env: Env, limit: int) -> list[DeliveryJob]:

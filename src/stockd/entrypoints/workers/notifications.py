@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import structlog
 
 from stockd.adapters.bus.in_memory import Handler
 from stockd.adapters.webhooks.sender import HttpWebhookSender
 from stockd.bootstrap import Stockd
-from stockd.domain.webhooks import DeliveryStatus
+from stockd.domain.webhooks import DeliveryStatus, Subscription
 from stockd.entrypoints.policies import abc_policy, retry_policy, spike_policy
 from stockd.service_layer import alerting, counting, webhooks
 from stockd.service_layer.consumers import apply_once
@@ -21,6 +23,7 @@ from stockd.service_layer.ports import InboxUnitOfWork, UnitOfWork, WebhookSende
 from stockd.service_layer.runner import StorageUnavailableError
 
 log = structlog.get_logger("stockd.notifications")
+T = TypeVar("T")
 
 ALERT_BINDINGS = alerting.BINDINGS
 # Every family of event stockd emits, rather than `#`: a catch-all queue would make every routing key routable, so a
@@ -30,24 +33,56 @@ WEBHOOK_BINDINGS = ("stock.#", "sku.#", "count.#", "alert.#", "po.#", "supplier.
 DELIVERY_BATCH = 50
 
 
+class _Refreshed(Generic[T]):
+    """A value read from the database at most every `ttl` seconds (per process)."""
+
+    def __init__(self, stockd: Stockd, read: Callable[[UnitOfWork], Awaitable[T]], ttl: float) -> None:
+        self._stockd, self._read, self._ttl = stockd, read, ttl
+        self._value: T | None = None
+        self._at = -math.inf
+
+    async def get(self) -> T:
+        if self._value is None or time.monotonic() - self._at >= self._ttl:
+            self._value = await self._stockd.runner.run(self._read)
+            self._at = time.monotonic()
+        return self._value
+
+    def forget(self) -> None:
+        self._value = None
+
+
 def alert_handler(stockd: Stockd) -> Handler:
-    """Events to alerts, each event applied once (the inbox drops redeliveries and stale stock events)."""
+    """Events to alerts, each event applied once (the inbox drops redeliveries and stale stock events). Stock events
+    that cannot change an alert (the great majority) are passed over without a transaction."""
     spikes = spike_policy(stockd.settings)
+    out_of_stock = _Refreshed(stockd, alerting.rows_out_of_stock, stockd.settings.notification_cache_seconds)
 
     async def apply(uow: InboxUnitOfWork, event: dict[str, Any]) -> None:
         await alerting.on_event(uow, stockd.env, spikes, event)
 
     async def handle(event: Mapping[str, Any]) -> None:
+        if not alerting.wants(event, await out_of_stock.get()):
+            return
         await apply_once(stockd.consumer_uow, stockd.env.clock, "alerts", dict(event), apply)
+        if alerting.is_ledger_event(event):
+            out_of_stock.forget()
 
     return handle
 
 
 def webhook_handler(stockd: Stockd) -> Handler:
-    """Queue deliveries for matching subscriptions: one quick insert, the POST happens in the delivery loop."""
+    """Queue deliveries for matching subscriptions: one quick insert, the POST happens in the delivery loop. The
+    active subscriptions are re-read at most every `notification_cache_seconds`."""
+
+    async def active(uow: UnitOfWork) -> list[Subscription]:
+        return await uow.webhooks.active()
+
+    subscriptions = _Refreshed(stockd, active, stockd.settings.notification_cache_seconds)
 
     async def handle(event: Mapping[str, Any]) -> None:
-        await stockd.runner.run(lambda uow: webhooks.enqueue(uow, stockd.env, event))
+        wanted = [s.id for s in await subscriptions.get() if s.wants(str(event.get("type", "")))]
+        if wanted:
+            await stockd.runner.run(lambda uow: webhooks.enqueue(uow, stockd.env, wanted, event))
 
     return handle
 
@@ -99,6 +134,7 @@ async def schedule_once(stockd: Stockd) -> bool:
 
     recomputed = await stockd.runner.run(run)
     await stockd.runner.run(lambda uow: alerting.check_expiry_spike(uow, stockd.env, spikes))
+    await stockd.runner.run(lambda uow: alerting.reconcile_out_of_stock(uow, stockd.env))
     return recomputed
 
 
