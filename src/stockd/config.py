@@ -64,3 +64,25 @@ class Settings(BaseSettings):
     channel_poll_interval_seconds: float = Field(default=1.0, gt=0, description="finds other processes' changes")
     channel_lease_seconds: float = Field(default=120.0, gt=0, description="a pusher that died frees its rows "
                                          "after this; longer than a push round")
+    # Cycle counting (docs/counting-and-alerts.md)
+    abc_window_days: int = Field(default=90, ge=1, le=3650, description="revenue window of the ABC classes")
+    abc_a_share: float = Field(default=0.2, gt=0, le=1, description="A: the SKUs making this top share of revenue")
+    abc_b_share: float = Field(default=0.3, ge=0, le=1, description="B: the next share of revenue; C the rest")
+    abc_recompute_interval_seconds: float = Field(default=86400.0, gt=0, description="scheduled ABC recompute")
+    count_interval_a_days: float = Field(default=7, gt=0)
+    count_interval_b_days: float = Field(default=30, gt=0)
+    count_interval_c_days: float = Field(default=90, gt=0)
+    count_auto_adjust_pct: float = Field(default=5.0, ge=0, description="discrepancy adjusted at once, up to")
+    count_freeze_pct: float = Field(default=10.0, ge=0, description="discrepancy beyond which the row is frozen")
+    schedule_tick_seconds: float = Field(default=60.0, gt=0, description="how often schedules are checked")
+    # Alerts and webhooks
+    expiry_spike_threshold: int = Field(default=50, ge=1, description="expired reservations per window = a spike")
+    expiry_spike_window_seconds: float = Field(default=300.0, gt=0)
+    webhook_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=100)
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    notification_cache_seconds: float = Field(
+        default=1.0, ge=0, description="how stale the consumers' view of webhook subscriptions and out-of-stock "
+        "alerts may be (a new subscription gets events from at most this long after it is created)")

@@ -12,7 +12,9 @@ from sqlalchemy import select
 from stockd.adapters.db.tables import api_keys
 from stockd.adapters.db.unit_of_work import SqlUnitOfWork
 from stockd.bootstrap import Stockd
+from stockd.domain.alerts import AlertDraft, AlertKind
 from stockd.domain.security import ROLE_PERMISSIONS, Permission, Role
+from stockd.service_layer.alerts import raise_alert
 from tests.conftest import new_key
 from tests.e2e.test_api import setup_catalog
 from tests.support.invariants import assert_invariants
@@ -46,6 +48,29 @@ async def _channel(admin: httpx.AsyncClient) -> str:
                                                "locations": ["WH-A"]})
     await admin.put("/v1/channels/web/listings", json={"listings": [{"sku": "TEE"}]})
     return str(r.json()["name"])
+
+
+async def _count(admin: httpx.AsyncClient) -> str:
+    r = await admin.post("/v1/counts", json={"sku": "MUG", "location": "WH-A"})
+    return str(r.json()["id"])
+
+
+async def _investigated_count(admin: httpx.AsyncClient) -> str:
+    count_id = await _count(admin)
+    await admin.post(f"/v1/counts/{count_id}/submit", json={"counted": 1})
+    return count_id
+
+
+async def _alert(admin: httpx.AsyncClient) -> str:
+    stockd = admin._transport.app.state.stockd  # type: ignore[attr-defined]  # the app behind the client
+    draft = AlertDraft(AlertKind.PO_LATE, "po_late:PO-1", "PO-1 is late")
+    alert, _ = await stockd.runner.run(lambda uow: raise_alert(uow, stockd.env, draft))
+    return str(alert.id)
+
+
+async def _webhook(admin: httpx.AsyncClient) -> str:
+    r = await admin.post("/v1/webhooks", json={"url": "http://hooks.test/in", "event_types": ["#"]})
+    return str(r.json()["id"])
 
 
 # method, path ({} is filled by setup), body, the permission it needs, setup
@@ -95,6 +120,24 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Permission, Setup]] = [
     ("GET", "/v1/channel-status", None, Permission.READ, _none),
     ("POST", "/v1/channels/{}/resync", None, Permission.CHANNELS_MANAGE, _channel),
     ("POST", "/v1/channel-resync", None, Permission.CHANNELS_MANAGE, _none),
+    ("POST", "/v1/abc/recompute", None, Permission.COUNT_RESOLVE, _none),
+    ("GET", "/v1/abc", None, Permission.READ, _none),
+    ("GET", "/v1/counts/due", None, Permission.COUNT, _none),
+    ("POST", "/v1/counts", {"sku": "TEE", "location": "WH-A"}, Permission.COUNT, _none),
+    ("GET", "/v1/counts", None, Permission.READ, _none),
+    ("GET", "/v1/counts/{}", None, Permission.READ, _count),
+    ("POST", "/v1/counts/{}/submit", {"counted": 10}, Permission.COUNT, _count),
+    ("POST", "/v1/counts/{}/resolve", {"action": "reject"}, Permission.COUNT_RESOLVE, _investigated_count),
+    ("GET", "/v1/alerts", None, Permission.READ, _none),
+    ("GET", "/v1/alerts/{}", None, Permission.READ, _alert),
+    ("POST", "/v1/alerts/{}/acknowledge", None, Permission.ALERTS_MANAGE, _alert),
+    ("POST", "/v1/alerts/{}/resolve", None, Permission.ALERTS_MANAGE, _alert),
+    ("POST", "/v1/webhooks", {"url": "http://hooks.test/in", "event_types": ["alert.*"]}, Permission.WEBHOOKS_MANAGE,
+     _none),
+    ("GET", "/v1/webhooks", None, Permission.WEBHOOKS_MANAGE, _none),
+    ("GET", "/v1/webhooks/{}", None, Permission.WEBHOOKS_MANAGE, _webhook),
+    ("DELETE", "/v1/webhooks/{}", None, Permission.WEBHOOKS_MANAGE, _webhook),
+    ("GET", "/v1/webhooks/{}/deliveries", None, Permission.WEBHOOKS_MANAGE, _webhook),
 ]
 CASES = [(role, *endpoint) for role in Role for endpoint in ENDPOINTS]
 

@@ -18,6 +18,7 @@ from stockd.bootstrap import Stockd, bootstrap
 from stockd.config import Settings
 from stockd.domain.errors import StockdError
 from stockd.domain.security import Role
+from stockd.entrypoints.cli_counting import register as register_counting
 from stockd.entrypoints.demo import load_demo
 from stockd.entrypoints.importer import import_csv
 from stockd.service_layer.keys import NewKey, create_key, revoke_key
@@ -330,6 +331,9 @@ def channels_resync(
 
     marked = _with_services(database_url, lambda s, uow: resync(uow, s.env, CLI_ACTOR, channel))
     console.print(f"[green]queued[/green] {marked} listing(s) for a full push")
+
+
+register_counting(app)
 
 
 def main() -> None:

@@ -7,10 +7,13 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from stockd.domain.alerts import Alert, AlertDraft, AlertStatus
 from stockd.domain.catalog import Location, Product
+from stockd.domain.counting import AbcClass, CountStatus, CountTask, DueCount, SkuClass
 from stockd.domain.devices import DeviceEvent, Outcome
 from stockd.domain.movements import Change, Drift, Movement
 from stockd.domain.reservations import Reservation, ReservationStatus
@@ -18,6 +21,7 @@ from stockd.domain.security import ApiKey, AuditEntry, ForbiddenError
 from stockd.domain.stock import StockLevel
 from stockd.domain.transfers import Transfer, TransferStatus
 from stockd.domain.trends import LedgerPoint, SkuSales
+from stockd.domain.webhooks import Delivery, DeliveryStatus, Subscription
 from stockd.service_layer.channel_ports import ChannelRepository, ChannelSyncStore
 
 
@@ -281,6 +285,14 @@ class UnitOfWork(Protocol):
     def channels(self) -> ChannelRepository: ...
     @property
     def channel_sync(self) -> ChannelSyncStore: ...
+    @property
+    def counts(self) -> CountRepository: ...
+    @property
+    def abc(self) -> AbcRepository: ...
+    @property
+    def alerts(self) -> AlertRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:
         """A nested transaction: an error inside rolls back to here and leaves the rest of the work intact."""
@@ -327,3 +339,113 @@ class InboxUnitOfWork(UnitOfWork, Protocol):
 
     @property
     def inbox(self) -> Inbox: ...
+
+
+@dataclass(frozen=True)
+class CountFilter:
+    status: str | None = None
+    sku: str | None = None
+    location: str | None = None
+    limit: int = 100
+    offset: int = 0
+    locations: frozenset[str] | None = None  # the caller's scope; None: all
+
+
+class CountRepository(Protocol):
+    async def add(self, task: CountTask) -> None: ...
+    async def get(self, count_id: str) -> CountTask | None: ...
+    async def active_for(self, sku: str, location: str) -> CountTask | None: ...
+    async def save(self, task: CountTask, expected_status: CountStatus) -> bool:
+        """Write the task's new state only if it is still in `expected_status` (a compare-and-set)."""
+        ...
+    async def list(self, query: CountFilter) -> builtins.list[CountTask]: ...
+    async def on_hand_change_after(self, sku: str, location: str, after: datetime) -> int:
+        """The net on_hand change of the ledger's movements of this row recorded after `after`."""
+        ...
+    async def due(
+        self, cutoffs: dict[AbcClass, datetime], location: str | None, scope: frozenset[str] | None,
+        limit: int, offset: int,
+    ) -> builtins.list[DueCount]:
+        """Rows with stock whose last count is at or before their class's cutoff, or never counted."""
+        ...
+
+
+class AbcRepository(Protocol):
+    async def revenue_since(self, since: datetime) -> dict[str, Decimal]:
+        """Every product's revenue from `shipped` movements since `since`, at its current price."""
+        ...
+    async def replace(self, classes: Sequence[SkuClass]) -> None: ...
+    async def list(self, abc_class: AbcClass | None, limit: int, offset: int) -> builtins.list[SkuClass]: ...
+    async def last_computed_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    status: str | None = None
+    kind: str | None = None
+    sku: str | None = None
+    location: str | None = None
+    limit: int = 100
+    offset: int = 0
+    locations: frozenset[str] | None = None
+
+
+class AlertRepository(Protocol):
+    async def upsert(self, draft: AlertDraft, alert_id: str, now: datetime) -> tuple[Alert, bool]:
+        """Insert the alert, or count one more occurrence of the unresolved one with its key (one statement,
+        so two racing triggers give one alert). True when it was new."""
+        ...
+    async def get(self, alert_id: str) -> Alert | None: ...
+    async def unresolved(self, key: str) -> Alert | None: ...
+    async def transition(
+        self, alert_id: str, sources: Sequence[AlertStatus], target: AlertStatus, actor: str, now: datetime
+    ) -> Alert | None:
+        """Move the alert to `target` only if it is in one of `sources`; None otherwise."""
+        ...
+    async def list(self, query: AlertFilter) -> builtins.list[Alert]: ...
+    async def expired_reservations_since(self, since: datetime) -> int: ...
+
+
+@dataclass(frozen=True)
+class DeliveryJob:
+    """A delivery claimed for one attempt, with what is needed to send it."""
+
+    delivery_id: int
+    url: str
+    secret: str
+    event_id: str
+    event_type: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class WebhookRepository(Protocol):
+    async def add(self, subscription: Subscription, secret: str) -> None: ...
+    async def get(self, subscription_id: str) -> Subscription | None: ...
+    async def list(self) -> builtins.list[Subscription]: ...
+    async def delete(self, subscription_id: str) -> bool: ...
+    async def active(self) -> builtins.list[Subscription]: ...
+    async def enqueue(self, subscription_ids: Sequence[str], event: dict[str, Any], now: datetime) -> int:
+        """Queue the event for each subscription; an event already queued for one is skipped."""
+        ...
+    async def claim(self, now: datetime, lease_until: datetime, limit: int) -> builtins.list[DeliveryJob]:
+        """Take due deliveries for one attempt: push their next attempt to `lease_until`, so another worker
+        does not send them too (SKIP LOCKED on PostgreSQL)."""
+        ...
+    async def finish(
+        self, delivery_id: int, status: DeliveryStatus, attempts: int, next_attempt_at: datetime | None,
+        response_code: int | None, error: str | None, now: datetime,
+    ) -> None: ...
+    async def deliveries(
+        self, subscription_id: str, status: DeliveryStatus | None, limit: int
+    ) -> builtins.list[Delivery]: ...
+
+
+class WebhookSendError(Exception):
+    """The receiver could not be reached (refused, timed out, TLS ...)."""
+
+
+class WebhookSender(Protocol):
+    async def send(self, url: str, secret: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST the signed body; returns the response status, raises WebhookSendError if there is none."""
+        ...

@@ -21,10 +21,10 @@ FeedHandler = Callable[[Mapping[str, Any]], Awaitable[None]]
 
 
 class RabbitFeedSource:
-    def __init__(self, url: str, handler: FeedHandler, binding: str = "stock.#") -> None:
+    def __init__(self, url: str, handler: FeedHandler, bindings: str | tuple[str, ...] = "stock.#") -> None:
         self._url = url
         self._handler = handler
-        self._binding = binding
+        self._bindings = (bindings,) if isinstance(bindings, str) else bindings
 
     async def run(self, stop: asyncio.Event) -> None:
         connection = aio_pika.RobustConnection(URL(self._url), reconnect_interval=1.0)
@@ -33,7 +33,8 @@ class RabbitFeedSource:
             channel = await connection.channel()
             exchange = await declare_events_exchange(channel)
             queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-            await queue.bind(exchange, routing_key=self._binding)
+            for binding in self._bindings:
+                await queue.bind(exchange, routing_key=binding)
             tag = await queue.consume(self._on_message, no_ack=True)
             await stop.wait()
             await queue.cancel(tag)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     false,
+    text,
 )
 
 from stockd.adapters.db.types import UtcDateTime
@@ -321,4 +322,119 @@ channel_sync_state = Table(
     Column("lease_until", UtcDateTime),
     ForeignKeyConstraint(["channel", "sku"], ["channel_listings.channel", "channel_listings.sku"]),
     Index("ix_channel_sync_state_sku", "sku"),
+)
+
+# ABC class per SKU, from its revenue over a window (cycle counting): recomputed whole, on demand or on schedule.
+abc_classes = Table(
+    "abc_classes",
+    metadata,
+    Column("sku", String(64), ForeignKey("products.sku"), primary_key=True),
+    Column("abc_class", String(1), nullable=False),
+    Column("revenue", Numeric(20, 4), nullable=False),
+    Column("window_days", Integer, nullable=False),
+    Column("computed_at", UtcDateTime, nullable=False),
+    CheckConstraint("abc_class IN ('A', 'B', 'C')", name="abc_class"),
+)
+
+# Cycle count tasks. At most one active (open or investigating) task per stock row.
+count_tasks = Table(
+    "count_tasks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("sku", String(64), ForeignKey("products.sku"), nullable=False),
+    Column("location", String(64), ForeignKey("locations.code"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("opened_by", String(120), nullable=False),
+    Column("snapshot_on_hand", BigInteger, nullable=False),
+    Column("snapshot_sequence", BigInteger, nullable=False),
+    Column("recount_of", String(36)),
+    Column("counted", BigInteger),
+    Column("counted_at", UtcDateTime),
+    Column("counted_by", String(120)),
+    Column("submitted_at", UtcDateTime),
+    Column("expected", BigInteger),
+    Column("discrepancy_pct", Numeric(24, 4)),
+    Column("adjustment", BigInteger),
+    Column("outcome", String(16)),
+    Column("resolution", String(16)),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(120)),
+    Column("note", String(300)),
+    CheckConstraint(
+        "status IN ('open', 'matched', 'adjusted', 'investigating', 'accepted', 'rejected', 'recounted')",
+        name="status",
+    ),
+    CheckConstraint("counted IS NULL OR counted >= 0", name="counted_not_negative"),
+    Index("ix_count_tasks_sku_location", "sku", "location"),
+    Index(
+        "ix_count_tasks_one_active", "sku", "location", unique=True,
+        postgresql_where=text("status IN ('open', 'investigating')"),
+        sqlite_where=text("status IN ('open', 'investigating')"),
+    ),
+)
+
+# Alerts. The partial unique index makes a repeated trigger count as an occurrence of the unresolved alert
+# with the same key instead of a second alert, even when two triggers race.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("dedupe_key", String(200), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("sku", String(64)),
+    Column("location", String(64)),
+    Column("message", String(500), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("occurrences", Integer, nullable=False),
+    Column("acknowledged_at", UtcDateTime),
+    Column("acknowledged_by", String(120)),
+    Column("resolved_at", UtcDateTime),
+    Column("resolved_by", String(120)),
+    CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name="status"),
+    Index(
+        "ix_alerts_unresolved_key", "dedupe_key", unique=True,
+        postgresql_where=text("status <> 'resolved'"), sqlite_where=text("status <> 'resolved'"),
+    ),
+    Index("ix_alerts_status_raised_at", "status", "raised_at"),
+)
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    # Kept in clear: it is needed to sign every delivery. Shown once, at creation.
+    Column("secret", String(128), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("description", String(200)),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(120), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", String(500)),
+    Column("response_code", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+    # A redelivered event finds its delivery already queued: the webhook consumer needs no inbox.
+    Index("ix_webhook_deliveries_subscription_event", "subscription_id", "event_id", unique=True),
+    Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
 )

@@ -12,8 +12,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
+from stockd.adapters.db.alerts import SqlAlertRepository
 from stockd.adapters.db.catalog import SqlLocationRepository, SqlProductRepository
 from stockd.adapters.db.channels import SqlChannelRepository, SqlChannelSyncStore
+from stockd.adapters.db.counting import SqlAbcRepository, SqlCountRepository
 from stockd.adapters.db.devices import SqlDeviceLog
 from stockd.adapters.db.events import SqlEventOutbox
 from stockd.adapters.db.idempotency import SqlIdempotencyStore
@@ -23,6 +25,7 @@ from stockd.adapters.db.ledger import SqlLedger
 from stockd.adapters.db.queries import SqlMovementReader, SqlStockReader
 from stockd.adapters.db.reservations import SqlReservationRepository, SqlTransferRepository
 from stockd.adapters.db.security import SqlAuditLog, SqlKeyRepository
+from stockd.adapters.db.webhooks import SqlWebhookRepository
 from stockd.service_layer.ports import IdGenerator
 
 # PostgreSQL: serialization_failure, deadlock_detected, unique_violation (a twin request won the race).
@@ -65,6 +68,10 @@ class SqlUnitOfWork:
         self.insights = SqlInsightsReader(conn)
         self.channels = SqlChannelRepository(conn)
         self.channel_sync = SqlChannelSyncStore(conn)
+        self.counts = SqlCountRepository(conn)
+        self.abc = SqlAbcRepository(conn)
+        self.alerts = SqlAlertRepository(conn)
+        self.webhooks = SqlWebhookRepository(conn)
         return self
 
     @property

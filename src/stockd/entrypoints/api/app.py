@@ -18,11 +18,13 @@ from stockd.entrypoints.api.edge import EdgeGuard
 from stockd.entrypoints.api.feed import ChangeFeed, run_feed
 from stockd.entrypoints.api.limits import RateLimiter
 from stockd.entrypoints.api.observability import Metrics, ObservabilityMiddleware
-from stockd.entrypoints.api.routes import catalog, devices, health, reservations, security, stock
+from stockd.entrypoints.api.routes import alerts, catalog, counts, devices, health, reservations, security, stock
 from stockd.entrypoints.api.routes import channels as sales_channels
 from stockd.entrypoints.api.routes import feed as live
+from stockd.entrypoints.api.routes import webhooks as webhook_routes
 from stockd.entrypoints.workers.channels import run_channel_sync
 from stockd.entrypoints.workers.consumers import run_consumers
+from stockd.entrypoints.workers.notifications import run_schedules, run_webhook_deliveries
 from stockd.entrypoints.workers.relay import RelayStats, run_relay
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
         # rings the relay's doorbell); `sweeper=False` (tests driving the app by hand) leaves both off.
         relay = functools.partial(run_relay, stats=relay_stats)
         tasks = [asyncio.create_task(job(wired, stop)) for job in (run_sweeper, relay)] if sweeper else []
+        if sweeper:
+            tasks += [asyncio.create_task(job(wired, stop)) for job in (run_schedules, run_webhook_deliveries)]
         if sweeper and wired.bus is not None:
             # With the in-process bus stockd's consumers live here; with RabbitMQ, in `stockd worker`.
             tasks.append(asyncio.create_task(run_consumers(wired, stop)))
@@ -68,7 +72,7 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
     relay_stats = app.state.relay_stats = RelayStats()
     metrics = app.state.metrics = Metrics(relay_stats)
     errors.install(app)
-    for module in (catalog, stock, reservations, devices, security, live):
+    for module in (catalog, stock, reservations, devices, security, live, counts, alerts, webhook_routes):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(sales_channels.router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -18,6 +18,8 @@ log = structlog.get_logger("stockd.feed")
 
 HEARTBEAT_SECONDS = 15.0
 CLIENT_BUFFER = 1000
+# Stock changes, and alerts for the dashboard's alert feed.
+FEED_BINDINGS = ("stock.#", "alert.#")
 
 
 @dataclass(eq=False)
@@ -86,15 +88,16 @@ async def run_feed(stockd: Stockd, feed: ChangeFeed, stop: asyncio.Event) -> Non
     """Feed the hub from the in-process bus, or from RabbitMQ when events go through a broker."""
     bus = stockd.bus
     if bus is not None:
-        subscription = bus.subscribe("stock.#", feed.publish, name="live-feed")
+        subscriptions = [bus.subscribe(pattern, feed.publish, name="live-feed") for pattern in FEED_BINDINGS]
         try:
             await stop.wait()
         finally:
-            bus.unsubscribe(subscription)
+            for subscription in subscriptions:
+                bus.unsubscribe(subscription)
         return
     while not stop.is_set():
         try:
-            await RabbitFeedSource(stockd.settings.bus_url, feed.publish).run(stop)
+            await RabbitFeedSource(stockd.settings.bus_url, feed.publish, FEED_BINDINGS).run(stop)
         except Exception:
             log.exception("feed_source_failed")
             with contextlib.suppress(TimeoutError):

@@ -20,6 +20,7 @@ import structlog
 from stockd.adapters.bus.in_memory import Handler
 from stockd.adapters.bus.rabbitmq import QueueSpec, RabbitConsumer
 from stockd.bootstrap import Stockd
+from stockd.entrypoints.workers.notifications import ALERT_BINDINGS, WEBHOOK_BINDINGS, alert_handler, webhook_handler
 
 log = structlog.get_logger("stockd.consumers")
 
@@ -66,3 +67,14 @@ def _channel_sync(stockd: Stockd) -> Consumer:
 
 
 CONSUMERS.append(_channel_sync)
+
+
+def _alerts(stockd: Stockd) -> Consumer:
+    return Consumer("alerts", ALERT_BINDINGS, alert_handler(stockd))
+
+
+def _webhooks(stockd: Stockd) -> Consumer:
+    return Consumer("webhooks", WEBHOOK_BINDINGS, webhook_handler(stockd))
+
+
+CONSUMERS.extend([_alerts, _webhooks])

@@ -14,6 +14,7 @@ from stockd.config import Settings
 from stockd.entrypoints.workers.channels import run_channel_sync
 from stockd.entrypoints.workers.consumers import run_consumers
 from stockd.entrypoints.workers.device_source import run_device_source
+from stockd.entrypoints.workers.notifications import run_schedules, run_webhook_deliveries
 from stockd.entrypoints.workers.relay import run_relay
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
@@ -29,6 +30,7 @@ async def run_worker(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     jobs: list[Coroutine[Any, Any, None]] = [run_sweeper(stockd, stop)]
+    jobs += [run_schedules(stockd, stop), run_webhook_deliveries(stockd, stop)]
     if stockd.bus is None:
         jobs.append(run_relay(stockd, stop))
         jobs.append(run_device_source(stockd, stop))
