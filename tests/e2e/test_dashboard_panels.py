@@ -1,102 +1,174 @@
-"""The operations panels' extension point, in Chromium: a panel registered with a loader shows its items, and
-its button posts (with the session's CSRF token) and redraws it. Alerts will plug in exactly like this."""
+"""The operations panels in Chromium against `stockd serve --demo`, fed by the real features: an alert raised by a
+sale appears on the open page and is acknowledged from it; a count far off freezes a row (panel and badge) until a
+manager accepts it; counts due follow the ABC classes; a viewer sees no button and may not post one."""
 
 from __future__ import annotations
 
-import threading
+import re
 import time
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from stockd.bootstrap import Stockd
-from stockd.config import Settings
-from stockd.domain.security import Permission
-from stockd.entrypoints.api.app import create_app
-from stockd.entrypoints.dashboard import Panel
-from stockd.entrypoints.dashboard.auth import session_writer
-from stockd.entrypoints.dashboard.views import render_panel
-from stockd.service_layer.ports import Actor
-from tests.e2e.test_dashboard import browser  # noqa: F401 - the module-scoped Chromium fixture
-from tests.e2e.test_server import free_port, run_cli
+from tests.e2e.test_dashboard import Server, browser, log_in, page, row, server  # noqa: F401 - the fixtures
+from tests.e2e.test_server import run_cli
 
-Acknowledger = Annotated[Actor, Depends(session_writer(Permission.STOCK_MOVE))]
-
-
-class Alerts:
-    """A stand-in alert source (the real one is on another branch): open alerts, acknowledged by id."""
-
-    def __init__(self) -> None:
-        self.open = {"a1": "TEE-BLK-M below reorder point at WH-EAST", "a2": "MUG-LOGO count overdue"}
-        self.acknowledged_by: dict[str, str] = {}
-
-    async def load(self, stockd: Stockd, actor: Actor) -> dict[str, Any]:
-        return {"items": [{"text": text, "action": f"/ui/alerts/{alert_id}/ack", "action_label": "Acknowledge"}
-                          for alert_id, text in sorted(self.open.items())], "empty": "No open alerts."}
+LIVE = 3000  # ms: an SSE-driven panel refresh, well under the panels' own 5 s timer
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str, Alerts]]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('panels') / 'panels.db'}"
-    assert run_cli("demo", url=url).returncode == 0
-    operator = run_cli("keys", "create", "--role", "operator", url=url).stdout.strip()
-    viewer = run_cli("keys", "create", "--role", "viewer", url=url).stdout.strip()
-    alerts = Alerts()
-    app = create_app(Settings(database_url=url))
-    app.state.panels.register(Panel("alerts", "Open alerts", load=alerts.load, template="panels/list.html"))
+def operator(server: Server) -> str:  # noqa: F811
+    return run_cli("keys", "create", "--role", "operator", "--name", "floor lead", url=server.url).stdout.strip()
 
-    @app.post("/ui/alerts/{alert_id}/ack")
-    async def acknowledge(request: Request, alert_id: str, actor: Acknowledger) -> HTMLResponse:
-        alerts.open.pop(alert_id, None)
-        alerts.acknowledged_by[alert_id] = actor.name
-        return await render_panel(request, request.app.state.stockd, actor, "alerts")
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
+def api_json(srv: Server, method: str, path: str, expect_status: int, **kwargs: Any) -> Any:
+    with srv.api() as api:
+        r = api.request(method, path, **kwargs)
+        assert r.status_code == expect_status, r.text
+        return r.json() if r.content else None
+
+
+def wait_for(check: Any, within: float = 5.0) -> Any:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
         time.sleep(0.05)
-    try:
-        yield base, operator, viewer, alerts
-    finally:
-        server.should_exit = True
-        thread.join(timeout=20)
+    raise AssertionError(f"not within {within}s")
 
 
-def test_an_alert_is_acknowledged_from_the_page(browser: Browser, served: tuple[str, str, str, Alerts]) -> None:  # noqa: F811
-    base, operator, _, alerts = served
-    page: Page = browser.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#api_key", operator)
-    page.click("#login")
-    items = page.locator("#items-alerts li")
-    expect(items).to_have_count(2)
-    expect(page.locator("#panel-counts_due .placeholder")).to_be_visible()
-    items.filter(has_text="TEE-BLK-M").locator("button.action").click()
-    expect(items).to_have_count(1)
-    expect(items.first).to_contain_text("MUG-LOGO")
-    assert alerts.acknowledged_by == {"a1": operator.split("_")[1]}
-    page.close()
+def csrf_token(http: httpx.Client) -> str:
+    found = re.search(r'"X-CSRF-Token": "([^"]+)"', http.get("/").text)
+    assert found is not None
+    return found.group(1)
 
 
-def test_panel_actions_need_the_csrf_token_and_the_permission(served: tuple[str, str, str, Alerts]) -> None:
-    base, operator, viewer, alerts = served
-    with httpx.Client(base_url=base, timeout=10) as http:
-        assert http.post("/login", data={"api_key": operator}).status_code == 303
-        assert http.post("/ui/alerts/a2/ack").status_code == 403, "no CSRF token"
-        assert "a2" in alerts.open
-    with httpx.Client(base_url=base, timeout=10) as http:
-        assert http.post("/login", data={"api_key": viewer}).status_code == 303
-        token = http.get("/").text.split('"X-CSRF-Token": "')[1].split('"')[0]
-        refused = http.post("/ui/alerts/a2/ack", headers={"X-CSRF-Token": token})
+def test_an_alert_raised_by_a_sale_appears_live_and_is_acknowledged_from_the_page(
+    page: Page, server: Server, operator: str  # noqa: F811
+) -> None:
+    log_in(page, server, operator)
+    expect(page.locator("#live")).to_have_class(re.compile(r"\bon\b"))
+    panel = page.locator("#panel-alerts")
+    expect(panel.locator("#items-alerts")).to_contain_text("No open alerts.")
+    page.evaluate("window.__notReloaded = true")
+
+    # The last 2 steel bottles at the store are reserved: nothing left to promise there.
+    api_json(server, "POST", "/v1/reservations", 201,
+             json={"lines": [{"sku": "BOTTLE-STEEL", "location": "STORE-NYC", "quantity": 2}]})
+    item = panel.locator("li[data-kind=out_of_stock]")
+    expect(item).to_have_count(1, timeout=LIVE)
+    expect(item).to_contain_text("BOTTLE-STEEL @ STORE-NYC")
+    expect(item).to_contain_text("BOTTLE-STEEL is out of stock at STORE-NYC")
+    expect(item.locator(".sev")).to_have_text("critical")
+    expect(item.locator(".occurrences")).to_have_text("1")
+    assert page.evaluate("window.__notReloaded") is True, "the panel updated in place"
+    alert_id = item.get_attribute("data-alert-id")
+    assert api_json(server, "GET", f"/v1/alerts/{alert_id}", 200)["status"] == "open"
+
+    item.locator("button.ack").click()
+    expect(item).to_contain_text("acknowledged by", timeout=LIVE)
+    expect(item.locator("button.ack")).to_have_count(0)
+    acknowledged = api_json(server, "GET", f"/v1/alerts/{alert_id}", 200)
+    assert acknowledged["status"] == "acknowledged"
+    assert acknowledged["acknowledged_by"] == operator.split("_")[1]
+    assert page.evaluate("window.__notReloaded") is True
+
+
+def test_a_count_off_by_more_than_10_percent_shows_frozen_until_a_manager_accepts(
+    page: Page, server: Server  # noqa: F811
+) -> None:
+    log_in(page, server, server.admin)
+    badge = page.locator(f"{row('HOODIE-GRY-L', 'WH-WEST')} .badge.frozen")
+    expect(badge).to_have_count(0)
+    frozen = page.locator("#items-frozen li[data-sku='HOODIE-GRY-L'][data-location='WH-WEST']")
+    page.evaluate("window.__notReloaded = true")
+
+    count = api_json(server, "POST", "/v1/counts", 201, json={"sku": "HOODIE-GRY-L", "location": "WH-WEST"})
+    submitted = api_json(server, "POST", f"/v1/counts/{count['id']}/submit", 200, json={"counted": 20})
+    assert submitted["status"] == "investigating" and submitted["outcome"] == "frozen"  # 25 expected, 20% off
+    expect(badge).to_have_count(1, timeout=LIVE)
+    expect(frozen).to_contain_text("counted 20, expected 25", timeout=LIVE)
+    expect(frozen.locator(".count")).to_contain_text(f"{count['id']}: investigating, waiting for a manager")
+    expect(page.locator("#panel-alerts li[data-kind=sku_frozen]")).to_contain_text("HOODIE-GRY-L @ WH-WEST")
+
+    api_json(server, "POST", f"/v1/counts/{count['id']}/resolve", 200, json={"action": "accept"})
+    expect(badge).to_have_count(0, timeout=LIVE)
+    expect(frozen).to_have_count(0, timeout=LIVE)
+    expect(page.locator(f"{row('HOODIE-GRY-L', 'WH-WEST')}-on_hand")).to_have_text("20")
+    assert page.evaluate("window.__notReloaded") is True, "badge and panel changed without a reload"
+    page.reload()
+    expect(page.locator("#items-frozen")).to_contain_text("Nothing is frozen.")
+
+
+def test_counts_due_per_location_follow_the_abc_classes(page: Page, server: Server) -> None:  # noqa: F811
+    reservation = api_json(server, "POST", "/v1/reservations", 201,
+                           json={"lines": [{"sku": "SOCK-3PK", "location": "3PL-CHI", "quantity": 50}]})
+    api_json(server, "POST", f"/v1/reservations/{reservation['id']}/ship", 200)
+    log_in(page, server, server.admin)
+    chicago = page.locator("#items-counts_due li[data-location='3PL-CHI']")
+    expect(chicago.locator(".due-total")).to_have_text("4")  # every row with stock there, never counted
+    expect(chicago.locator(".classes")).to_contain_text("A 0 · B 0 · C 4")
+
+    classes = api_json(server, "POST", "/v1/abc/recompute", 200)["items"]
+    assert {c["sku"]: c["abc_class"] for c in classes}["SOCK-3PK"] == "A"
+    page.reload()
+    expect(chicago.locator(".due").first).to_have_attribute("data-sku", "SOCK-3PK")
+    expect(chicago.locator(".due").first).to_have_attribute("data-class", "A")
+    expect(chicago.locator(".classes")).to_contain_text(re.compile(r"A [1-9]"))
+    expected = {(d["location"], d["sku"]) for d in api_json(server, "GET", "/v1/counts/due?limit=1000", 200)["items"]}
+    shown = {(li.get_attribute("data-location"), d.get_attribute("data-sku"))
+             for li in page.locator("#items-counts_due li").all() for d in li.locator(".due").all()}
+    assert shown and shown <= expected
+
+
+def test_a_viewer_sees_alerts_without_a_button_and_may_not_acknowledge(
+    page: Page, server: Server, operator: str  # noqa: F811
+) -> None:
+    api_json(server, "POST", "/v1/reservations", 201,
+             json={"lines": [{"sku": "TEE-WHT-M", "location": "STORE-NYC", "quantity": 10}]})
+    alert = wait_for(lambda: api_json(server, "GET", "/v1/alerts?kind=out_of_stock&sku=TEE-WHT-M", 200)["items"])[0]
+    log_in(page, server, server.viewer)
+    item = page.locator(f"#alert-{alert['id']}")
+    expect(item).to_contain_text("TEE-WHT-M is out of stock at STORE-NYC")
+    expect(page.locator("#panel-alerts button")).to_have_count(0)
+    expect(page.locator("#panel-purchase_orders .placeholder")).to_be_visible()
+
+    with httpx.Client(base_url=server.base, timeout=10) as http:
+        assert http.post("/login", data={"api_key": server.viewer}).status_code == 303
+        refused = http.post(f"/ui/alerts/{alert['id']}/acknowledge", headers={"X-CSRF-Token": csrf_token(http)})
         assert refused.status_code == 403 and "viewer may not" in refused.text
-        assert "a2" in alerts.open
+    with httpx.Client(base_url=server.base, timeout=10) as http:
+        assert http.post("/login", data={"api_key": operator}).status_code == 303
+        assert http.post(f"/ui/alerts/{alert['id']}/acknowledge").status_code == 403, "no CSRF token"
+        foreign = http.post(f"/ui/alerts/{alert['id']}/acknowledge",
+                            headers={"X-CSRF-Token": csrf_token(http), "Origin": "https://evil.test"})
+        assert foreign.status_code == 403, "cross-origin"
+    assert api_json(server, "GET", f"/v1/alerts/{alert['id']}", 200)["status"] == "open"
+
+
+def test_the_dashboard_stream_names_alerts_and_freezes_for_the_panels(server: Server, operator: str) -> None:  # noqa: F811
+    """The SSE stream the page holds: an alert arrives as event `alert`, a freeze as a `stock` badge swap plus
+    event `frozen` (what the panels' hx-trigger listens for)."""
+    with httpx.Client(base_url=server.base, timeout=10) as http:
+        assert http.post("/login", data={"api_key": operator}).status_code == 303
+        seen: list[str] = []
+        with http.stream("GET", "/ui/events") as stream:
+            count = api_json(server, "POST", "/v1/counts", 201, json={"sku": "CAP-NVY", "location": "STORE-NYC"})
+            api_json(server, "POST", f"/v1/counts/{count['id']}/submit", 200, json={"counted": 1})
+            for line in stream.iter_lines():
+                seen.append(line)
+                if "event: alert" in seen and "event: frozen" in seen:
+                    break
+        badge = next(line for line in seen if "-frozen" in line and "hx-swap-oob" in line)
+        assert row("CAP-NVY", "STORE-NYC")[1:] + "-frozen" in badge and "badge frozen" in badge
+        api_json(server, "POST", f"/v1/counts/{count['id']}/resolve", 200, json={"action": "reject"})
+
+
+@pytest.fixture(autouse=True)
+def _no_5xx(server: Server) -> Iterator[None]:  # noqa: F811
+    yield
+    assert '"status": 500' not in server.log.read_text()

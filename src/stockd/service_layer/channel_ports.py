@@ -46,6 +46,19 @@ class PushOutcome:
         return self.error is None
 
 
+@dataclass(frozen=True)
+class ChannelSyncSummary:
+    """One channel's push state over all its SKUs: how many are in sync, behind, failing; the latest push."""
+
+    channel: str
+    skus: int
+    in_sync: int
+    pending: int
+    failing: int
+    last_pushed_at: datetime | None
+    last_error: str | None  # of a SKU still in error (the one retried last), None when none is
+
+
 class QuantityPusher(Protocol):
     """Speaks to the channels (Shopify, Amazon, webhooks)."""
 
@@ -87,6 +100,9 @@ class ChannelSyncStore(Protocol):
                      next_attempt_at: datetime) -> None: ...
     async def status(self, channel: str | None, sku: str | None, failing_only: bool, limit: int,
                      offset: int) -> builtins.list[SyncStatus]: ...
+    async def summary(self) -> builtins.list[ChannelSyncSummary]:
+        """Per channel with listings: SKUs in sync, pending and failing, the latest push and a current error."""
+        ...
     async def next_due(self, channel: str) -> datetime | None:
         """When the earliest pending retry of the channel falls due (None: nothing is waiting)."""
         ...

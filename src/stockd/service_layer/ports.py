@@ -231,6 +231,13 @@ class StockRow:
 
 
 @dataclass(frozen=True)
+class FrozenRow:
+    level: StockLevel
+    name: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class OutboxLag:
     unpublished: int
     oldest_created_at: datetime | None
@@ -250,6 +257,9 @@ class InsightsReader(Protocol):
         ...
     async def outbox_lag(self) -> OutboxLag: ...
     async def movements_since(self, since: datetime) -> int: ...
+    async def frozen_rows(self, scope: frozenset[str] | None) -> builtins.list[FrozenRow]:
+        """Every frozen stock row (in scope), with why it was frozen, by SKU and location."""
+        ...
 
 
 class UnitOfWork(Protocol):

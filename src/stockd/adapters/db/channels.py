@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +16,7 @@ from stockd.adapters.db.ledger import _RETURNING, level_of
 from stockd.adapters.db.tables import channel_listings, channel_locations, channel_sync_state, channels, stock
 from stockd.domain.channels import Channel, Connector, Listing, SyncStatus
 from stockd.domain.stock import StockLevel
-from stockd.service_layer.channel_ports import DueItem
+from stockd.service_layer.channel_ports import ChannelSyncSummary, DueItem
 
 _sync = channel_sync_state
 
@@ -191,6 +191,24 @@ class SqlChannelSyncStore:
         if failing_only:
             stmt = stmt.where(_sync.c.failing.is_(True))
         return [_status(r._mapping) for r in await self._conn.execute(stmt)]
+
+    async def summary(self) -> builtins.list[ChannelSyncSummary]:
+        behind = _sync.c.generation > _sync.c.synced_generation
+        errored = _sync.alias("errored")
+        # The error of the SKU retried last: a correlated subquery, one row per channel on both databases.
+        last_error = (select(errored.c.last_error)
+                      .where(errored.c.channel == _sync.c.channel, errored.c.last_error.is_not(None))
+                      .order_by(errored.c.next_attempt_at.desc(), errored.c.sku).limit(1).scalar_subquery())
+        stmt = (
+            select(_sync.c.channel, func.count().label("skus"),
+                   func.sum(case((behind, 0), else_=1)).label("in_sync"),
+                   func.sum(case((and_(behind, _sync.c.failing.is_(False)), 1), else_=0)).label("pending"),
+                   func.sum(case((_sync.c.failing.is_(True), 1), else_=0)).label("failing"),
+                   func.max(_sync.c.pushed_at).label("last_pushed_at"), last_error.label("last_error"))
+            .group_by(_sync.c.channel).order_by(_sync.c.channel)
+        )
+        return [ChannelSyncSummary(r.channel, int(r.skus), int(r.in_sync), int(r.pending), int(r.failing),
+                                   r.last_pushed_at, r.last_error) for r in await self._conn.execute(stmt)]
 
     async def next_due(self, channel: str) -> datetime | None:
         stmt = select(_sync.c.next_attempt_at).where(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from stockd.adapters.db.ledger import _RETURNING, level_of
 from stockd.adapters.db.tables import movements, outbox, products, stock
 from stockd.domain.trends import SALE_KINDS, LedgerPoint, SkuSales
-from stockd.service_layer.ports import STOCK_SORT_KEYS, OutboxLag, StockQuery, StockRow
+from stockd.service_layer.ports import STOCK_SORT_KEYS, FrozenRow, OutboxLag, StockQuery, StockRow
 
 _AVAILABLE = stock.c.on_hand - stock.c.reserved - stock.c.committed
 _SORT_COLUMNS: dict[str, ColumnElement[Any]] = {
@@ -89,3 +89,14 @@ class SqlInsightsReader:
     async def movements_since(self, since: datetime) -> int:
         stmt = select(func.count()).select_from(movements).where(movements.c.occurred_at >= since)
         return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def frozen_rows(self, scope: frozenset[str] | None) -> list[FrozenRow]:
+        stmt = (
+            select(*_RETURNING, products.c.name, stock.c.frozen_reason)
+            .select_from(stock.join(products, products.c.sku == stock.c.sku))
+            .where(stock.c.frozen.is_(True))
+            .order_by(stock.c.sku, stock.c.location)
+        )
+        if scope is not None:
+            stmt = stmt.where(stock.c.location.in_(sorted(scope)))
+        return [FrozenRow(level_of(row), row.name, row.frozen_reason) for row in await self._conn.execute(stmt)]

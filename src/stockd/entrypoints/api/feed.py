@@ -18,8 +18,9 @@ log = structlog.get_logger("stockd.feed")
 
 HEARTBEAT_SECONDS = 15.0
 CLIENT_BUFFER = 1000
-# Stock changes, and alerts for the dashboard's alert feed.
-FEED_BINDINGS = ("stock.#", "alert.#")
+# Stock changes, and alerts and freezes for the dashboard's panels.
+FEED_BINDINGS = ("stock.#", "alert.#", "sku.#")
+API_FEED_TYPES = ("stock.", "alert.")  # what GET /v1/feed streams (sku.frozen is for the dashboard)
 
 
 @dataclass(eq=False)
@@ -28,8 +29,11 @@ class Listener:
     location: str | None
     scope: frozenset[str] | None
     queue: asyncio.Queue[Mapping[str, Any] | None] = field(default_factory=lambda: asyncio.Queue(CLIENT_BUFFER))
+    types: tuple[str, ...] = API_FEED_TYPES  # event type prefixes this client wants
 
     def wants(self, event: Mapping[str, Any]) -> bool:
+        if not str(event.get("type", "")).startswith(self.types):
+            return False
         location = event.get("location")
         if self.scope is not None and location not in self.scope:
             return False

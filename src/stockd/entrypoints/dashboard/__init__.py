@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from stockd.config import Settings
-from stockd.entrypoints.dashboard import views
+from stockd.entrypoints.dashboard import operations, views
 from stockd.entrypoints.dashboard.auth import LoginRequiredError
 from stockd.entrypoints.dashboard.health import BusStatus
 from stockd.entrypoints.dashboard.panels import Panel, PanelRegistry
@@ -28,8 +28,10 @@ def install(app: FastAPI, settings: Settings, clock: Clock) -> None:
     secret = settings.session_secret.encode() if settings.session_secret else secrets.token_bytes(32)
     app.state.sessions = SessionSigner(secret, clock, timedelta(hours=settings.session_hours))
     app.state.panels = PanelRegistry()
+    operations.register(app.state.panels)
     app.state.bus_status = BusStatus()
     app.include_router(views.router)
+    app.include_router(operations.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequiredError, _login_required)
 

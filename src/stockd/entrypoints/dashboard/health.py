@@ -13,7 +13,8 @@ from stockd.bootstrap import Stockd
 from stockd.entrypoints.api.feed import ChangeFeed
 from stockd.entrypoints.api.observability import Metrics
 from stockd.entrypoints.workers.relay import RelayStats
-from stockd.service_layer import insights
+from stockd.service_layer import insights, operations
+from stockd.service_layer.ports import Actor
 from stockd.service_layer.runner import StorageUnavailableError
 
 BUS_PROBE_SECONDS = 5.0  # a broker probe opens a connection: at most one per this many seconds per process
@@ -33,16 +34,17 @@ class BusStatus:
         return self.error
 
 
-async def snapshot(request: Request, stockd: Stockd) -> dict[str, Any]:
+async def snapshot(request: Request, stockd: Stockd, actor: Actor) -> dict[str, Any]:
     state = request.app.state
     metrics: Metrics = state.metrics
     relay: RelayStats = state.relay_stats
     feed: ChangeFeed = state.feed
     try:
         system = await stockd.runner.run(lambda uow: insights.system_health(uow, stockd.env))
+        channels = await stockd.runner.run(lambda uow: operations.channel_sync(uow, actor))
         database = "ok"
     except StorageUnavailableError as exc:
-        system, database = None, f"unavailable: {str(exc)[:120]}"
+        system, channels, database = None, [], f"unavailable: {str(exc)[:120]}"
     broker = is_broker_url(stockd.settings.bus_url)
     bus_error = await state.bus_status.current(stockd.settings.bus_url) if broker else None
     in_process = stockd.bus
@@ -57,4 +59,5 @@ async def snapshot(request: Request, stockd: Stockd) -> dict[str, Any]:
         "consumers": [s.name for s in in_process.subscriptions] if in_process else ["live-feed (RabbitMQ queue)"],
         "dead_letters": len(in_process.dead_letters) if in_process else None,
         "feed_clients": feed.listeners,
+        "channels": channels,
     }

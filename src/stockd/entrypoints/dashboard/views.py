@@ -29,6 +29,10 @@ templates = Environment(
 Search = Annotated[str | None, Query(max_length=64)]
 Sort = Annotated[str, Query(pattern="^(" + "|".join(STOCK_SORT_KEYS) + ")$")]
 Direction = Annotated[str, Query(pattern="^(asc|desc)$")]
+# The dashboard's live stream: stock changes, freezes and alerts. Panels refresh on the SSE event names below.
+LIVE_TYPES = ("stock.", "sku.", "alert.")
+ALERT_EVENT = "alert"
+FROZEN_EVENT = "frozen"
 Hours = Annotated[int, Query()]
 SECURITY_HEADERS = {
     # No inline script anywhere: scripts come from /static only. Styles may be inline (uPlot, htmx indicators).
@@ -146,12 +150,12 @@ async def movers(request: Request, stockd: StockdDep, actor: auth.Viewer, hours:
 
 @router.get("/health")
 async def health_page(request: Request, stockd: StockdDep, actor: auth.Viewer) -> HTMLResponse:
-    return render(request, "health.html", actor=actor, page="health", **await health.snapshot(request, stockd))
+    return render(request, "health.html", actor=actor, page="health", **await health.snapshot(request, stockd, actor))
 
 
 @router.get("/ui/health")
-async def health_panel(request: Request, stockd: StockdDep, _: auth.Viewer) -> HTMLResponse:
-    return render(request, "partials/health.html", **await health.snapshot(request, stockd))
+async def health_panel(request: Request, stockd: StockdDep, actor: auth.Viewer) -> HTMLResponse:
+    return render(request, "partials/health.html", **await health.snapshot(request, stockd, actor))
 
 
 @router.get("/ui/panels/{panel_id}")
@@ -174,9 +178,29 @@ async def events(request: Request, actor: auth.Viewer) -> StreamingResponse:
     """The live feed as HTML fragments: each stock change swaps the five numbers of its row in place
     (htmx out-of-band swaps), for the locations the key may see."""
     hub: ChangeFeed = request.app.state.feed
-    stream = hub.stream(Listener(None, None, actor.locations), render_stock_change)
+    stream = hub.stream(Listener(None, None, actor.locations, types=LIVE_TYPES), render_live_event)
     return StreamingResponse(stream, media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def render_live_event(event: Mapping[str, Any]) -> str:
+    """Stock changes swap their row's cells (SSE event `stock`); a freeze swaps the row's badge and refreshes the
+    frozen panel (`frozen`); an alert raised, acknowledged or resolved refreshes the alerts panel (`alert`)."""
+    type_ = str(event.get("type", ""))
+    if type_.startswith("alert."):
+        return f"event: {ALERT_EVENT}\ndata: {type_}\n\n"
+    if type_ in ("sku.frozen", "sku.unfrozen"):
+        return render_freeze(event)
+    return render_stock_change(event)
+
+
+def render_freeze(event: Mapping[str, Any]) -> str:
+    sku, location, data = event.get("sku"), event.get("location"), event.get("data") or {}
+    if not (isinstance(sku, str) and isinstance(location, str)):
+        return ": skipped\n\n"
+    html = templates.get_template("partials/frozen_flag.html").render(
+        sku=sku, location=location, frozen=event.get("type") == "sku.frozen", reason=data.get("reason"), oob=True)
+    return "event: stock\ndata: " + " ".join(html.split("\n")) + f"\n\nevent: {FROZEN_EVENT}\ndata: {sku}\n\n"
 
 
 def render_stock_change(event: Mapping[str, Any]) -> str:
