@@ -1,18 +1,24 @@
 """Take the dashboard screenshots in docs/img/ again: `.venv/bin/python docs/screenshots.py`.
 
-Starts `stockd serve --demo` on a throwaway SQLite database, makes some sales so the charts have a shape,
-and photographs the main pages with Playwright driving Debian's Chromium (`apt-get install chromium`).
+Starts `stockd serve --demo` on a throwaway SQLite database, makes some sales so the charts have a shape, gives
+the operations panels something to show (an item sold out, a count far off that froze a row, one under
+investigation, ABC classes, two webhook channels: one answering, one down), and photographs the main pages with
+Playwright driving Debian's Chromium (`apt-get install chromium`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import sync_playwright
@@ -43,11 +49,49 @@ def activity(base: str, key: str) -> None:
         api.post("/v1/receipts", json={"location": "WH-EAST", "lines": [{"sku": "SOCK-3PK", "quantity": 40}]})
 
 
+def operations(base: str, key: str) -> None:
+    """Something for each panel: an alert, a frozen row, an investigation, counts due by class, channel sync."""
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=10) as api:
+        api.post("/v1/reservations", json={"lines": [{"sku": "BOTTLE-STEEL", "location": "STORE-NYC", "quantity": 2}]}
+                 ).raise_for_status()  # sold out there: an out_of_stock alert
+        for sku, location, counted in (("HOODIE-GRY-L", "WH-WEST", 20), ("CAP-NVY", "STORE-NYC", 37)):
+            count = api.post("/v1/counts", json={"sku": sku, "location": location})
+            count.raise_for_status()  # 20 of 25 (20% off) freezes; 37 of 40 (7.5%) is investigated
+            api.post(f"/v1/counts/{count.json()['id']}/submit", json={"counted": counted}).raise_for_status()
+        api.post("/v1/abc/recompute").raise_for_status()
+        channels = (("wholesale", "0.8", ["WH-EAST", "WH-WEST"]), ("marketplace", "0.5", ["WH-EAST"]))
+        for name, buffer, locations in channels:
+            api.post("/v1/channels", json={"name": name, "connector": "webhook", "buffer": buffer,
+                                           "locations": locations}).raise_for_status()
+            listings = [{"sku": sku, "external_id": f"{name[:2].upper()}-{sku}"}
+                        for sku in ("TEE-BLK-M", "CAP-NVY", "SOCK-3PK", "HOODIE-GRY-L")]
+            api.put(f"/v1/channels/{name}/listings", json={"listings": listings}).raise_for_status()
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """The wholesale partner's endpoint: takes every push."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = {**os.environ, "STOCKD_DATABASE_URL": f"sqlite:///{tmp}/shots.db"}
+        partner = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=partner.serve_forever, daemon=True).start()
+        partner_url = f"http://127.0.0.1:{partner.server_address[1]}/stock"
+        endpoints = {"wholesale": {"base_url": partner_url, "secret": "whsec_x"},
+                     "marketplace": {"base_url": f"http://127.0.0.1:{free_port()}/down", "secret": "whsec_x"}}
+        env = {**os.environ, "STOCKD_DATABASE_URL": f"sqlite:///{tmp}/shots.db",
+               "STOCKD_CHANNEL_ENDPOINTS": json.dumps(endpoints), "STOCKD_CHANNEL_RETRY_BASE_SECONDS": "0.05",
+               "STOCKD_CHANNEL_RETRY_MAX_SECONDS": "0.2"}
         log = Path(tmp) / "server.log"
         with log.open("w") as out:
             server = subprocess.Popen([sys.executable, "-m", "stockd.entrypoints.cli", "serve", "--demo", "--port",
@@ -63,10 +107,12 @@ def main() -> None:
                 time.sleep(0.2)
             key = next(w for w in log.read_text().split() if w.startswith("sk_"))
             activity(base, key)
+            operations(base, key)
             shoot(base, key)
         finally:
             server.terminate()
             server.wait(timeout=20)
+            partner.shutdown()
 
 
 def shoot(base: str, key: str) -> None:
@@ -81,7 +127,11 @@ def shoot(base: str, key: str) -> None:
         page.click("#stock-table a.sku >> nth=15")
         page.wait_for_selector("#distribution table")
         page.wait_for_selector("#h-events")
+        for ready in ("#items-alerts li[data-kind=channel_sync_failing]", "#items-frozen li[data-sku]",
+                      "#items-counts_due .due[data-class=A]", "#items-channels li[data-channel]"):
+            page.wait_for_selector(ready, timeout=20_000)
         page.screenshot(path=str(OUT / "stock.png"), full_page=True)
+        page.locator(".grid.ops").screenshot(path=str(OUT / "operations.png"))
         page.goto(f"{base}/trends?sku=SOCK-3PK&hours=24")
         page.wait_for_selector("#sales-chart canvas")
         page.wait_for_selector("#fastest tbody tr")

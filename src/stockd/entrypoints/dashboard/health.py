@@ -56,7 +56,9 @@ async def snapshot(request: Request, stockd: Stockd, actor: Actor) -> dict[str, 
         "latency": metrics.reservation_percentiles(),
         "bus_kind": "RabbitMQ" if broker else "in-process",
         "bus": "ok" if bus_error is None else f"unreachable: {bus_error}",
-        "consumers": [s.name for s in in_process.subscriptions] if in_process else ["live-feed (RabbitMQ queue)"],
+        # One name per consumer (each subscribes once per binding).
+        "consumers": list(dict.fromkeys(s.name for s in in_process.subscriptions)) if in_process
+        else ["live-feed (RabbitMQ queue)"],
         "dead_letters": len(in_process.dead_letters) if in_process else None,
         "feed_clients": feed.listeners,
         "channels": channels,
