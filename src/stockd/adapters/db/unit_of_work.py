@@ -19,6 +19,7 @@ from stockd.adapters.db.idempotency import SqlIdempotencyStore
 from stockd.adapters.db.inbox import SqlInbox
 from stockd.adapters.db.ledger import SqlLedger
 from stockd.adapters.db.queries import SqlMovementReader, SqlStockReader
+from stockd.adapters.db.replenishment import SqlReplenishmentRepository
 from stockd.adapters.db.reservations import SqlReservationRepository, SqlTransferRepository
 from stockd.adapters.db.security import SqlAuditLog, SqlKeyRepository
 from stockd.service_layer.ports import IdGenerator
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
         self.devices = SqlDeviceLog(conn)
         self.inbox = SqlInbox(conn)
         self.events = SqlEventOutbox(conn, self._new_id)
+        self.replenishment = SqlReplenishmentRepository(conn)
         return self
 
     @property
