@@ -74,7 +74,7 @@ async def test_one_purchase_order_per_supplier_and_never_a_second_draft(services
 
     acme = by_supplier["ACME"]
     await services.runner.run(lambda uow: purchasing.send_po(uow, services.env, SYSTEM, acme.id))
-    on_hand, in_transit = await _stock(services, "A0")
+    _on_hand, in_transit = await _stock(services, "A0")
     assert in_transit == next(ln.quantity for ln in acme.lines if ln.sku == "A0")
     third = await run_replenishment(services)
     assert third.purchase_orders == [], "stock in transit counts: no new order"

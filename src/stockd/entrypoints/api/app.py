@@ -15,10 +15,11 @@ from stockd.entrypoints.api import errors
 from stockd.entrypoints.api.edge import EdgeGuard
 from stockd.entrypoints.api.feed import ChangeFeed, run_feed
 from stockd.entrypoints.api.limits import RateLimiter
-from stockd.entrypoints.api.routes import catalog, devices, health, reservations, security, stock
+from stockd.entrypoints.api.routes import catalog, devices, health, replenishment, reservations, security, stock
 from stockd.entrypoints.api.routes import feed as live
 from stockd.entrypoints.workers.consumers import run_consumers
 from stockd.entrypoints.workers.relay import run_relay
+from stockd.entrypoints.workers.replenisher import run_replenisher
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
 API_PREFIX = "/v1"
@@ -35,7 +36,8 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
         stop = asyncio.Event()
         # The relay runs in the server so a committed change reaches the bus within milliseconds (its commit
         # rings the relay's doorbell); `sweeper=False` (tests driving the app by hand) leaves both off.
-        tasks = [asyncio.create_task(job(wired, stop)) for job in (run_sweeper, run_relay)] if sweeper else []
+        jobs = (run_sweeper, run_relay, run_replenisher)
+        tasks = [asyncio.create_task(job(wired, stop)) for job in jobs] if sweeper else []
         if sweeper and wired.bus is not None:
             # With the in-process bus stockd's consumers live here; with RabbitMQ, in `stockd worker`.
             tasks.append(asyncio.create_task(run_consumers(wired, stop)))
@@ -59,7 +61,7 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
     feed = app.state.feed = ChangeFeed()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     errors.install(app)
-    for module in (catalog, stock, reservations, devices, security, live):
+    for module in (catalog, stock, reservations, devices, security, live, replenishment):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.add_middleware(EdgeGuard, max_body_bytes=settings.max_body_bytes)

@@ -12,7 +12,7 @@ marking work for a task of its own); a slow call such as a channel's HTTP API be
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -56,3 +56,25 @@ async def run_consumers(stockd: Stockd, stop: asyncio.Event, factories: list[Con
     if consumers:
         log.info("consumers_started", names=[c.name for c in consumers], bus="memory" if stockd.bus else "rabbitmq")
     await asyncio.gather(*(run_consumer(stockd, c, stop) for c in consumers))
+
+
+def low_stock_consumer(stockd: Stockd) -> Consumer:
+    """Replenishment's watcher: stock.low / stock.low_cleared when a row crosses its reorder point."""
+    from typing import Any
+
+    from stockd.service_layer.consumers import apply_once
+    from stockd.service_layer.ports import InboxUnitOfWork
+    from stockd.service_layer.replenishment import apply_stock_event
+
+    async def apply(uow: InboxUnitOfWork, event: dict[str, Any]) -> None:
+        await apply_stock_event(uow, stockd.env, event)
+
+    async def handle(event: Mapping[str, Any]) -> None:
+        if event.get("type") in ("stock.low", "stock.low_cleared"):
+            return  # its own output, also under stock.#
+        await apply_once(stockd.consumer_uow, stockd.env.clock, "replenishment-low-stock", dict(event), apply)
+
+    return Consumer("replenishment-low-stock", ("stock.#",), handle)
+
+
+CONSUMERS.append(low_stock_consumer)
