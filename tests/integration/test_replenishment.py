@@ -219,3 +219,29 @@ async def test_stock_low_is_emitted_once_and_cleared_once(services: Stockd, cloc
     assert emitted == [None, "stock.low", None, "stock.low_cleared", None, "stock.low"]
     low = await events(services, "stock.low")
     assert low[0]["data"] == {"sku": "TEE", "location": "WH", "available": rop, "reorder_point": rop}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_scheduled_job_flags_late_pos_and_drafts_orders(services: Stockd, clock: FakeClock) -> None:
+    import asyncio
+
+    from stockd.entrypoints.workers.replenisher import run_replenisher
+
+    await setup_catalog(services, {"TEE": ("ACME", 30), "MUG": ("ACME", 30)}, suppliers={"ACME": 2})
+    await simulate(services, clock, 14, {"TEE": 2, "MUG": 2})
+    (po,) = (await run_replenishment(services)).purchase_orders
+    await services.runner.run(lambda uow: purchasing.send_po(uow, services.env, SYSTEM, po.id))
+    clock.advance(days=3)
+    await simulate(services, clock, 2, {"TEE": 2, "MUG": 2})
+    services.settings.replenish_interval_seconds = 0.05
+    stop = asyncio.Event()
+    job = asyncio.create_task(run_replenisher(services, stop))
+    for _ in range(200):
+        if await events(services, "po.late"):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.2)  # a few more rounds: po.late stays single
+    stop.set()
+    await job
+    (late,) = await events(services, "po.late")
+    assert late["data"]["po_id"] == po.id
