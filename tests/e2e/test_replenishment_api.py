@@ -6,6 +6,8 @@ import httpx
 import pytest
 
 from stockd.bootstrap import Stockd
+from stockd.domain.security import Role
+from tests.conftest import new_key
 from tests.e2e.test_api import setup_catalog
 from tests.support.invariants import assert_invariants
 
@@ -143,3 +145,23 @@ async def test_bad_replenishment_input_is_a_clear_4xx_and_changes_nothing(client
         policy["computed_at"] = None
     assert {k: v for k, v in after.items() if k != "/v1/reorder-policies"} == {
         k: v for k, v in before.items() if k != "/v1/reorder-policies"}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_key_scoped_to_another_warehouse_cannot_see_or_act_on_its_orders(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, services: Stockd
+) -> None:
+    po_id = await drafted_po(client)
+    token = await new_key(services, Role.MANAGER, locations=frozenset({"WH-B"}))
+    scoped = {"Authorization": f"Bearer {token}"}
+    refused = [
+        await anonymous.post("/v1/replenishment/run", json={}, headers=scoped),
+        await anonymous.get(f"/v1/purchase-orders/{po_id}", headers=scoped),
+        await anonymous.post(f"/v1/purchase-orders/{po_id}/send", headers=scoped),
+        await anonymous.post(f"/v1/purchase-orders/{po_id}/cancel", headers=scoped),
+        await anonymous.put("/v1/reorder-policies/TEE/WH-A", json={"service_level": 0.9}, headers=scoped),
+        await anonymous.get("/v1/reorder-policies/TEE/WH-A", headers=scoped),
+    ]
+    assert [r.status_code for r in refused] == [403] * len(refused)
+    assert (await anonymous.get("/v1/purchase-orders", headers=scoped)).json() == []
+    assert (await client.get(f"/v1/purchase-orders/{po_id}")).json()["status"] == "draft"

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from stockd.domain.errors import IdempotencyKeyReusedError, UnknownLocationError, UnknownProductError
 from stockd.domain.replenishment import Budget, PoStatus, SupplierProduct
+from stockd.domain.security import ForbiddenError
 from stockd.entrypoints.api.deps import IdempotencyDep, Purchaser, Reader, StockdDep, respond
 from stockd.entrypoints.api.replenishment_schemas import (
     BudgetIn,
@@ -149,6 +150,8 @@ async def forecast(sku: Code, location: Code, stockd: StockdDep, actor: Reader) 
 async def run(body: RunIn, stockd: StockdDep, actor: Purchaser, idem: IdempotencyDep) -> JSONResponse:
     """Flag late POs, then draft one PO per supplier for what is at or below its reorder point (counting
     in-transit), trimmed to the period's budget. A replayed Idempotency-Key returns the first answer."""
+    if actor.locations is not None:
+        raise ForbiddenError(f"key {actor.name} is scoped to some locations; a replenishment run spans all of them")
     if idem is not None:
         stored = await stockd.runner.run(lambda uow: uow.idempotency.get(idem.scope, idem.key))
         if stored is not None:
@@ -174,15 +177,17 @@ async def list_runs(stockd: StockdDep, _: Reader, limit: Annotated[int, Query(ge
 
 @router.get("/purchase-orders", response_model=list[PurchaseOrderOut])
 async def list_pos(
-    stockd: StockdDep, _: Reader, status: PoStatus | None = None, supplier: Code | None = None, limit: Limit = 100,
+    stockd: StockdDep, actor: Reader, status: PoStatus | None = None, supplier: Code | None = None, limit: Limit = 100,
 ) -> list[PurchaseOrderOut]:
     found = await stockd.runner.run(lambda uow: uow.replenishment.list_pos(status, supplier, limit))
-    return [PurchaseOrderOut.of(po) for po in found]
+    return [PurchaseOrderOut.of(po) for po in found if all(actor.may_touch(ln.location) for ln in po.lines)]
 
 
 @router.get("/purchase-orders/{po_id}", response_model=PurchaseOrderOut)
-async def get_po(stockd: StockdDep, _: Reader, po_id: str = PoId) -> PurchaseOrderOut:
-    return PurchaseOrderOut.of(await stockd.runner.run(lambda uow: purchasing.get_po(uow, po_id)))
+async def get_po(stockd: StockdDep, actor: Reader, po_id: str = PoId) -> PurchaseOrderOut:
+    po = await stockd.runner.run(lambda uow: purchasing.get_po(uow, po_id))
+    actor.check_locations(ln.location for ln in po.lines)
+    return PurchaseOrderOut.of(po)
 
 
 @router.post("/purchase-orders/{po_id}/send", response_model=PurchaseOrderOut, responses=CONFLICT)
