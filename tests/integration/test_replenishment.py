@@ -245,3 +245,21 @@ async def test_the_scheduled_job_flags_late_pos_and_drafts_orders(services: Stoc
     await job
     (late,) = await events(services, "po.late")
     assert late["data"]["po_id"] == po.id
+
+
+async def test_a_stockout_raises_the_service_level_with_its_reason(services: Stockd, clock: FakeClock) -> None:
+    await setup_catalog(services, {"TEE": ("ACME", 44)})
+    await simulate(services, clock, 8, {"TEE": [1, 5]})
+    await run_replenishment(services)
+    before = await services.runner.run(lambda uow: uow.replenishment.get_policy("TEE", "WH"))
+    await simulate(services, clock, 10, {"TEE": [1, 5]})  # 20 left, sold down to 0
+    await run_replenishment(services)
+    after = await services.runner.run(lambda uow: uow.replenishment.get_policy("TEE", "WH"))
+    assert before is not None and after is not None
+    assert (before.service_level, after.service_level) == (0.95, 0.975)
+    changes = await services.runner.run(lambda uow: uow.replenishment.changes("TEE", "WH", 10))
+    (raised,) = [c for c in changes if c.field == "service_level"]
+    assert (raised.old, raised.new) == (0.95, 0.975) and "1 stockout(s)" in raised.reason
+    latest = (await events(services, "reorder_point.changed"))[-1]["data"]
+    assert latest["reason"].startswith("1 stockout(s)") and latest["new"] == after.reorder_point
+    assert after.safety_stock > before.safety_stock, "a higher service level holds more safety stock"

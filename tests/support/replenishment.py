@@ -78,13 +78,15 @@ async def run_replenishment(services: Stockd, dry_run: bool = False) -> RunResul
                            dry_run)
 
 
-async def simulate(services: Stockd, clock: FakeClock, days: int, daily: dict[str, int], location: str = "WH",
-                   replenish_every: int = 0) -> None:
-    """`days` days of sales at `daily` units per SKU, at noon; optionally a replenishment run every N days."""
+async def simulate(services: Stockd, clock: FakeClock, days: int, daily: dict[str, int | list[int]],
+                   location: str = "WH", replenish_every: int = 0) -> None:
+    """`days` days of sales at `daily` units per SKU (a list cycles day by day), at noon; optionally a
+    replenishment run every N days."""
     for day in range(days):
         clock.current = clock.current.replace(hour=12)
         for sku, quantity in daily.items():
-            await sell(services, sku, location, quantity)
+            await sell(services, sku, location, quantity[day % len(quantity)] if isinstance(quantity, list)
+                       else quantity)
         if replenish_every and day % replenish_every == 0:
             await run_replenishment(services)
         clock.advance(days=1)

@@ -1,7 +1,8 @@
 """A year of one SKU, day by day, under a reorder policy: the same demand and lead times for every policy compared.
 
 Demand grows (a product catching on) with noise; the supplier promises 7 days but delivers in 5 to 13. Sales
-beyond what is on hand are lost (a stockout day). Policies differ only in how they set the reorder point:
+beyond what is on hand are lost (a stockout day); days that start empty are left out of the sales history, as
+stockd leaves them out of the ledger's. Policies differ only in how they set the reorder point:
 - static: computed once from the first 8 weeks, with the promised lead time, never changed;
 - dynamic: recomputed weekly from the forecast (the real Forecaster) and the lead time measured from receipts;
 - feedback: dynamic, and each stockout raises the service level, lasting overstock lowers it.
@@ -63,8 +64,9 @@ def simulate(world: World, policy: str, forecaster: Forecaster, service_level: f
             pipeline.remove(arrival)
         wanted = world.demand[day]
         served = min(wanted, on_hand)
+        if on_hand > 0:  # as stockd does: a day that starts empty is censored, not a day of zero demand
+            sold.append(float(served))
         on_hand -= served
-        sold.append(float(served))
         if wanted > served or (served > 0 and on_hand == 0):
             out.stockout_days += 1
             out.lost_units += wanted - served

@@ -347,6 +347,9 @@ class ReplenishmentRepository(Protocol):
     ) -> dict[tuple[str, str], dict[str, int]]:
         """Units that left per (sku, location) per UTC day (ISO date) through movements of these kinds."""
         ...
+    async def empty_days(self, since: datetime, until: datetime) -> dict[tuple[str, str], set[str]]:
+        """Days (ISO dates) each (sku, location) started with nothing available: their sales are censored."""
+        ...
     async def stockouts(self, sku: str, location: str, since: datetime) -> int:
         """Movements since `since` that took the row's available stock down to zero."""
         ...

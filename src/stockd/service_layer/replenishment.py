@@ -85,17 +85,20 @@ def _day(moment: datetime) -> datetime:
 
 async def read_demand(uow: UnitOfWork, env: Env, config: ReplenishmentConfig, sku: str | None = None) -> Demand:
     """Daily units sold per (sku, location) over the lookback, each series starting at its first sale and
-    ending yesterday (today is not over yet)."""
+    ending yesterday (today is not over yet), without the days that started out of stock."""
     today = _day(env.clock.now())
     start = today - timedelta(days=config.lookback_days)
     sales = await uow.replenishment.daily_sales(start, today, config.sales_kinds)
+    # A day that started with nothing to sell says nothing about demand (a lost sale leaves no movement):
+    # it is left out, or a stockout would teach the forecast that nobody wants the item.
+    empty = await uow.replenishment.empty_days(start, today)
     days = [(start + timedelta(days=i)).date().isoformat() for i in range(config.lookback_days)]
     histories = {}
     for key, per_day in sales.items():
         if sku is not None and key[0] != sku:
             continue
-        first = min(per_day)
-        histories[key] = [float(per_day.get(d, 0)) for d in days if d >= first]
+        first, censored = min(per_day), empty.get(key, set())
+        histories[key] = [float(per_day.get(d, 0)) for d in days if d >= first and d not in censored]
     return Demand(histories, start)
 
 

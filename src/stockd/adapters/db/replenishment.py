@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -255,6 +255,29 @@ class SqlReplenishmentRepository:
         async for r in result:
             out[(r.sku, r.location)][r.occurred_at.date().isoformat()] += r.quantity
         return {k: dict(v) for k, v in out.items()}
+
+    async def empty_days(self, since: datetime, until: datetime) -> dict[tuple[str, str], set[str]]:
+        m = movements
+        stmt = (select(m.c.sku, m.c.location, m.c.occurred_at, (m.c.on_hand - m.c.reserved - m.c.committed)
+                       .label("available"))
+                .where(m.c.occurred_at >= since, m.c.occurred_at < until)
+                .order_by(m.c.sku, m.c.location, m.c.sequence))
+        closing: dict[tuple[str, str], dict[date, int]] = defaultdict(dict)
+        result = await self._conn.stream(stmt)
+        async for r in result:
+            closing[(r.sku, r.location)][r.occurred_at.date()] = r.available
+        out: dict[tuple[str, str], set[str]] = {}
+        last_day = (until - timedelta(days=1)).date()
+        for key, per_day in closing.items():
+            empty, available, day = set(), None, min(per_day)
+            while day <= last_day:
+                if available is not None and available <= 0:
+                    empty.add(day.isoformat())
+                available = per_day.get(day, available)
+                day += timedelta(days=1)
+            if empty:
+                out[key] = empty
+        return out
 
     async def stockouts(self, sku: str, location: str, since: datetime) -> int:
         m = movements
