@@ -263,3 +263,32 @@ async def test_a_stockout_raises_the_service_level_with_its_reason(services: Sto
     latest = (await events(services, "reorder_point.changed"))[-1]["data"]
     assert latest["reason"].startswith("1 stockout(s)") and latest["new"] == after.reorder_point
     assert after.safety_stock > before.safety_stock, "a higher service level holds more safety stock"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_low_stock_watcher_runs_on_the_bus(services: Stockd, clock: FakeClock) -> None:
+    import asyncio
+
+    from stockd.entrypoints.workers.consumers import low_stock_consumer, run_consumers
+    from stockd.entrypoints.workers.relay import run_relay
+    from tests.support.replenishment import sell
+
+    await setup_catalog(services, {"TEE": ("ACME", 100)})
+    await simulate(services, clock, 10, {"TEE": 3})
+    await run_replenishment(services)
+    rop = await _policy_rop(services, "TEE")
+    stop = asyncio.Event()
+    jobs = [asyncio.create_task(run_relay(services, stop)),
+            asyncio.create_task(run_consumers(services, stop, [low_stock_consumer]))]
+    await asyncio.sleep(0.1)
+    on_hand, _ = await _stock(services, "TEE")
+    await sell(services, "TEE", "WH", on_hand - rop)  # down to the reorder point
+    await sell(services, "TEE", "WH", 1)
+    for _ in range(100):
+        if await events(services, "stock.low"):
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.gather(*jobs)
+    (low,) = await events(services, "stock.low")
+    assert low["data"] == {"sku": "TEE", "location": "WH", "available": rop, "reorder_point": rop}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -365,3 +366,23 @@ async def forecast_of(
         return None, 0
     return await asyncio.to_thread(forecaster.forecast, history, 28), len(history)
 
+
+
+class LowStockWatch:
+    """The rows that have a reorder policy, re-read at most every `ttl` seconds, so that the low-stock watcher
+    spends no database round trip on events of rows nobody replenishes (most events, on a busy bus). A policy
+    created since the last read is watched from the next read on."""
+
+    def __init__(self, runner: Runner, ttl: float = 30.0) -> None:
+        self._runner = runner
+        self._ttl = ttl
+        self._keys: set[Key] = set()
+        self._read_at: float | None = None
+
+    async def concerns(self, sku: str, location: str) -> bool:
+        now = time.monotonic()
+        if self._read_at is None or now - self._read_at >= self._ttl:
+            policies = await self._runner.run(lambda uow: uow.replenishment.list_policies())
+            self._keys = {p.key for p in policies}
+            self._read_at = now
+        return (sku, location) in self._keys

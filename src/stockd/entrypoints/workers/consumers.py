@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -60,11 +61,11 @@ async def run_consumers(stockd: Stockd, stop: asyncio.Event, factories: list[Con
 
 def low_stock_consumer(stockd: Stockd) -> Consumer:
     """Replenishment's watcher: stock.low / stock.low_cleared when a row crosses its reorder point."""
-    from typing import Any
-
     from stockd.service_layer.consumers import apply_once
     from stockd.service_layer.ports import InboxUnitOfWork
-    from stockd.service_layer.replenishment import apply_stock_event
+    from stockd.service_layer.replenishment import LowStockWatch, apply_stock_event
+
+    watch = LowStockWatch(stockd.runner)
 
     async def apply(uow: InboxUnitOfWork, event: dict[str, Any]) -> None:
         await apply_stock_event(uow, stockd.env, event)
@@ -72,6 +73,9 @@ def low_stock_consumer(stockd: Stockd) -> Consumer:
     async def handle(event: Mapping[str, Any]) -> None:
         if event.get("type") in ("stock.low", "stock.low_cleared"):
             return  # its own output, also under stock.#
+        sku, location = event.get("sku"), event.get("location")
+        if not isinstance(sku, str) or not isinstance(location, str) or not await watch.concerns(sku, location):
+            return
         await apply_once(stockd.consumer_uow, stockd.env.clock, "replenishment-low-stock", dict(event), apply)
 
     return Consumer("replenishment-low-stock", ("stock.#",), handle)
