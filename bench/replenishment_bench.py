@@ -13,8 +13,9 @@ import argparse
 import statistics
 import time
 
-from stockd.adapters.forecasting.statsmodels import StatsmodelsForecaster
 from tests.support.simulation import DAYS, WARMUP, make_world, simulate
+
+from stockd.adapters.forecasting.statsmodels import StatsmodelsForecaster
 
 POLICIES = ("static", "dynamic", "feedback")
 
