@@ -21,6 +21,13 @@ from stockd.service_layer.keys import create_key
 from stockd.service_layer.ports import UnitOfWork
 from tests.support.clock import FakeClock
 from tests.support.databases import PostgresDatabase, SqliteTemplate, missing_service
+from tests.support.rabbitmq import drop_session_vhost
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _rabbitmq_session_vhost() -> Iterator[None]:
+    yield
+    drop_session_vhost()
 
 
 @pytest.fixture(scope="session")

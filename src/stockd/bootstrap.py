@@ -13,10 +13,12 @@ from stockd.adapters.bus.rabbitmq import RabbitPublisher
 from stockd.adapters.db.engine import create_engine
 from stockd.adapters.db.outbox import Doorbell, SqlOutboxRelay
 from stockd.adapters.db.unit_of_work import SqlUnitOfWork
+from stockd.adapters.forecasting.statsmodels import StatsmodelsForecaster
 from stockd.config import Settings
 from stockd.service_layer.env import Env
 from stockd.service_layer.keys import Authenticator
-from stockd.service_layer.ports import Clock, IdGenerator, InboxUnitOfWork, Publisher, UnitOfWork
+from stockd.service_layer.ports import Clock, Forecaster, IdGenerator, InboxUnitOfWork, Publisher, UnitOfWork
+from stockd.service_layer.replenishment import ReplenishmentConfig
 from stockd.service_layer.runner import Runner
 
 
@@ -41,6 +43,8 @@ class Stockd:
     publisher: Publisher = field(default_factory=InMemoryBus)
     doorbell: Doorbell = field(default_factory=Doorbell)
     channel_doorbell: Doorbell = field(default_factory=Doorbell)  # rung when a channel falls behind on a SKU
+    forecaster: Forecaster = field(default_factory=StatsmodelsForecaster)
+    replenishment: ReplenishmentConfig = field(default_factory=ReplenishmentConfig)
 
     def uow(self) -> UnitOfWork:
         return self.consumer_uow()
@@ -85,4 +89,14 @@ def bootstrap(
 
     runner = Runner(uow_factory, env.clock)
     return Stockd(settings, engine, env, runner, Authenticator(runner, settings.auth_cache_seconds),
-                  publisher=publisher or make_publisher(settings), doorbell=doorbell)
+                  publisher=publisher or make_publisher(settings), doorbell=doorbell,
+                  replenishment=replenishment_config(settings))
+
+
+def replenishment_config(settings: Settings) -> ReplenishmentConfig:
+    return ReplenishmentConfig(
+        lookback_days=settings.replenish_lookback_days, default_service_level=settings.default_service_level,
+        default_cover_days=settings.default_cover_days,
+        late_deliveries_before_switch=settings.late_deliveries_before_switch, order_cost=settings.order_cost,
+        holding_rate=settings.holding_rate, feedback=settings.replenish_feedback,
+    )

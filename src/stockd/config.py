@@ -86,3 +86,15 @@ class Settings(BaseSettings):
     notification_cache_seconds: float = Field(
         default=1.0, ge=0, description="how stale the consumers' view of webhook subscriptions and out-of-stock "
         "alerts may be (a new subscription gets events from at most this long after it is created)")
+    # Replenishment
+    replenish_interval_seconds: float = Field(
+        default=3600.0, ge=0, description="how often serve/worker run replenishment and the late-PO check; 0: never"
+    )
+    replenish_lookback_days: int = Field(default=180, ge=14, le=3650, description="days of sales history used")
+    default_service_level: float = Field(default=0.95, ge=0.8, le=0.995)
+    default_cover_days: int = Field(default=14, ge=1, le=365)
+    late_deliveries_before_switch: int = Field(default=3, ge=1, le=100,
+                                               description="late deliveries before orders go to the backup")
+    order_cost: float = Field(default=50.0, ge=0, description="cost of placing one order line (EOQ)")
+    holding_rate: float = Field(default=0.25, gt=0, le=5, description="yearly holding cost / unit cost (EOQ)")
+    replenish_feedback: bool = Field(default=True, description="stockouts raise service levels; overstock lowers")

@@ -73,6 +73,31 @@ async def _webhook(admin: httpx.AsyncClient) -> str:
     return str(r.json()["id"])
 
 
+async def _supplier(admin: httpx.AsyncClient) -> str:
+    r = await admin.post("/v1/suppliers", json={"code": "ACME", "name": "Acme", "currency": "EUR",
+                                                "lead_time_days": 3})
+    assert (await admin.put("/v1/suppliers/ACME/products/TEE", json={"unit_cost": 1})).status_code == 200
+    return str(r.json()["code"])
+
+
+async def _draft_po(admin: httpx.AsyncClient) -> str:
+    await _supplier(admin)
+    await admin.put("/v1/reorder-policies/TEE/WH-A", json={"static_reorder_point": 50})
+    r = await admin.post("/v1/replenishment/run", json={})
+    return str(r.json()["purchase_orders"][0]["id"])
+
+
+async def _policy(admin: httpx.AsyncClient) -> str:
+    await _draft_po(admin)
+    return ""
+
+
+async def _sent_po(admin: httpx.AsyncClient) -> str:
+    po_id = await _draft_po(admin)
+    await admin.post(f"/v1/purchase-orders/{po_id}/send")
+    return po_id
+
+
 # method, path ({} is filled by setup), body, the permission it needs, setup
 ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Permission, Setup]] = [
     ("GET", "/v1/products", None, Permission.READ, _none),
@@ -138,6 +163,28 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Permission, Setup]] = [
     ("GET", "/v1/webhooks/{}", None, Permission.WEBHOOKS_MANAGE, _webhook),
     ("DELETE", "/v1/webhooks/{}", None, Permission.WEBHOOKS_MANAGE, _webhook),
     ("GET", "/v1/webhooks/{}/deliveries", None, Permission.WEBHOOKS_MANAGE, _webhook),
+    ("POST", "/v1/suppliers", {"code": "NEW", "name": "New", "currency": "EUR", "lead_time_days": 2},
+     Permission.PURCHASING, _none),
+    ("GET", "/v1/suppliers", None, Permission.READ, _supplier),
+    ("GET", "/v1/suppliers/{}", None, Permission.READ, _supplier),
+    ("PATCH", "/v1/suppliers/{}", {"lead_time_days": 4}, Permission.PURCHASING, _supplier),
+    ("GET", "/v1/suppliers/{}/stats", None, Permission.READ, _supplier),
+    ("PUT", "/v1/suppliers/{}/products/MUG", {"unit_cost": 1}, Permission.PURCHASING, _supplier),
+    ("GET", "/v1/suppliers/{}/products", None, Permission.READ, _supplier),
+    ("GET", "/v1/reorder-policies", None, Permission.READ, _none),
+    ("PUT", "/v1/reorder-policies/TEE/WH-A", {"service_level": 0.9}, Permission.PURCHASING, _none),
+    ("GET", "/v1/reorder-policies/TEE/WH-A", None, Permission.READ, _policy),
+    ("GET", "/v1/reorder-policies/TEE/WH-A/changes", None, Permission.READ, _none),
+    ("GET", "/v1/forecasts/TEE/WH-A", None, Permission.READ, _none),
+    ("POST", "/v1/replenishment/run", {"dry_run": True}, Permission.PURCHASING, _supplier),
+    ("GET", "/v1/replenishment/runs", None, Permission.READ, _none),
+    ("GET", "/v1/purchase-orders", None, Permission.READ, _none),
+    ("GET", "/v1/purchase-orders/{}", None, Permission.READ, _draft_po),
+    ("POST", "/v1/purchase-orders/{}/send", None, Permission.PURCHASING, _draft_po),
+    ("POST", "/v1/purchase-orders/{}/receive", {}, Permission.PURCHASING, _sent_po),
+    ("POST", "/v1/purchase-orders/{}/cancel", None, Permission.PURCHASING, _draft_po),
+    ("GET", "/v1/budgets", None, Permission.READ, _none),
+    ("PUT", "/v1/budgets/2026-03/EUR", {"amount": 100}, Permission.PURCHASING, _none),
 ]
 CASES = [(role, *endpoint) for role in Role for endpoint in ENDPOINTS]
 

@@ -19,11 +19,48 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from stockd.adapters.bus.rabbitmq import EXCHANGE, QueueSpec, declare_consumer_queue
 from tests.support.databases import missing_service
 
-RABBITMQ_URL = os.environ.get("STOCKD_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+# Each test session has a virtual host of its own, so the durable queues that `stockd worker` declares (and the
+# events that pile up in them once it stops) never leak into another run or another session on the same broker.
+SESSION_VHOST = f"stockd-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+RABBITMQ_URL = os.environ.get("STOCKD_TEST_RABBITMQ_URL", f"amqp://guest:guest@127.0.0.1:5672/{SESSION_VHOST}")
+_vhost_ready = False
+
+
+def _ensure_session_vhost() -> None:
+    global _vhost_ready
+    if _vhost_ready or "STOCKD_TEST_RABBITMQ_URL" in os.environ:
+        return
+    listed = subprocess.run(["rabbitmqctl", "-q", "list_vhosts"], capture_output=True, text=True, timeout=60)
+    for name in listed.stdout.split():
+        if name.startswith("stockd-test-") and not _pid_alive(int(name.split("-")[2])):
+            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], capture_output=True, timeout=60)
+    _rabbitmqctl("add_vhost", SESSION_VHOST)
+    _rabbitmqctl("set_permissions", "-p", SESSION_VHOST, "guest", ".*", ".*", ".*")
+    _vhost_ready = True
+
+
+def drop_session_vhost() -> None:
+    """At the end of the session: the vhost goes, with every queue and message in it."""
+    if _vhost_ready:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", SESSION_VHOST], capture_output=True, timeout=60)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def require_rabbitmq() -> str:
     """The broker's URL; fails the test (skips only with STOCKD_TEST_ALLOW_SKIP=1) when it cannot be reached."""
+    try:
+        await asyncio.to_thread(_ensure_session_vhost)
+    except Exception as exc:
+        missing_service("RabbitMQ", exc)
     try:
         connection = await aio_pika.connect(RABBITMQ_URL, timeout=5)
     except Exception as exc:

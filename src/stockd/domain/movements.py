@@ -27,6 +27,9 @@ class MovementKind(StrEnum):
     COUNTED = "counted"  # a device's absolute count set on_hand
     MOVED_OUT = "moved_out"  # a device moved units to another location at once
     MOVED_IN = "moved_in"
+    ORDERED = "ordered"  # a purchase order was sent: in_transit rises at its destination
+    PO_RECEIVED = "po_received"  # goods of a purchase order arrived: in_transit becomes on_hand
+    ORDER_CANCELLED = "order_cancelled"  # an open purchase order was cancelled: its in_transit goes
 
     @property
     def event_type(self) -> str:
@@ -36,7 +39,7 @@ class MovementKind(StrEnum):
             return "stock.transferred"
         if self in (MovementKind.ADDED, MovementKind.REMOVED):
             return "stock.adjusted"
-        if self is MovementKind.TRANSFER_RECEIVED:
+        if self in (MovementKind.TRANSFER_RECEIVED, MovementKind.PO_RECEIVED):
             return "stock.received"
         return f"stock.{self.value}"
 

@@ -287,6 +287,135 @@ def events_replay(
     sent = asyncio.run(run())
     console.print(f"[green]replayed[/green] {sent} events")
 
+# --- Replenishment: `stockd replenish`, `stockd po ...`, `stockd suppliers ...`.
+
+
+@app.command()
+def replenish(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would be ordered; write nothing")] = False,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Flag late POs, then draft one purchase order per supplier for what is at or below its reorder point."""
+    from stockd.service_layer.purchasing import flag_late_pos
+    from stockd.service_layer.replenishment import replenish as run_replenishment
+    from stockd.service_layer.replenishment import run_summary
+
+    settings = _settings(database_url)
+
+    async def run() -> tuple[dict[str, object], int]:
+        services = bootstrap(settings)
+        try:
+            late = [] if dry_run else await services.runner.run(lambda uow: flag_late_pos(uow, services.env))
+            result = await run_replenishment(services.runner, services.env, CLI_ACTOR, services.forecaster,
+                                             services.replenishment, dry_run)
+            return run_summary(result), len(late)
+        finally:
+            await services.close()
+
+    summary, late = asyncio.run(run())
+    pos = summary["purchase_orders"]
+    assert isinstance(pos, list)
+    for po in pos:
+        typer.echo(f"{'would draft' if dry_run else 'drafted'} PO {po['id']} to {po['supplier']}: "
+                   f"{len(po['lines'])} lines, {po['total']} {po['currency']}")
+        for line in po["lines"]:
+            typer.echo(f"    {line['sku']} @ {line['location']}: {line['quantity']} x {line['unit_cost']}")
+    cuts = summary["cuts"]
+    assert isinstance(cuts, list)
+    for cut in cuts:
+        typer.echo(f"budget cut {cut['sku']} @ {cut['location']}: {cut['requested']} -> {cut['kept']} "
+                   f"(priority {cut['priority']:.4f}, {cut['amount_cut']} saved)")
+    console.print(f"{len(pos)} purchase order(s), {len(cuts)} cut(s), {late} PO(s) newly late")
+
+
+po_app = typer.Typer(help="Purchase orders: list, send, receive, cancel.", no_args_is_help=True)
+app.add_typer(po_app, name="po")
+
+
+@po_app.command("list")
+def po_list(
+    status: Annotated[str | None, typer.Option(help="draft, sent, partially_received, received, cancelled")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Purchase orders, newest first."""
+    from stockd.domain.replenishment import PoStatus
+
+    try:
+        wanted = PoStatus(status) if status else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"unknown status {status!r}") from exc
+    for po in _with_services(database_url, lambda s, uow: uow.replenishment.list_pos(wanted, None, 1000)):
+        units = sum(ln.quantity for ln in po.lines)
+        received = sum(ln.received for ln in po.lines)
+        typer.echo(f"{po.id}  {po.supplier:<12} {po.status.value:<18} {received}/{units} units  "
+                   f"{po.total:.2f} {po.currency}  expected {po.expected_at:%Y-%m-%d}{'  LATE' if po.late else ''}")
+
+
+@po_app.command("send")
+def po_send(po_id: str, database_url: DatabaseOpt = None) -> None:
+    """Send a draft: its quantities go in transit."""
+    from stockd.service_layer.purchasing import send_po
+
+    po = _with_services(database_url, lambda s, uow: send_po(uow, s.env, CLI_ACTOR, po_id))
+    console.print(f"PO {po.id} sent to {po.supplier}, expected {po.expected_at:%Y-%m-%d}")
+
+
+@po_app.command("receive")
+def po_receive(
+    po_id: str,
+    line: Annotated[list[str] | None, typer.Option(help="SKU:LOCATION=QTY, repeatable; default everything")] = None,
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Receive goods against a sent PO (in transit -> on hand)."""
+    from stockd.service_layer.purchasing import receive_po
+
+    quantities: dict[tuple[str, str], int] | None = None
+    if line:
+        quantities = {}
+        for item in line:
+            try:
+                key, qty = item.rsplit("=", 1)
+                sku, location = key.split(":", 1)
+                quantities[(sku, location)] = int(qty)
+            except ValueError as exc:
+                raise typer.BadParameter(f"{item!r}: expected SKU:LOCATION=QTY") from exc
+
+    def run(s: Stockd, uow: UnitOfWork) -> Awaitable[object]:
+        return receive_po(uow, s.env, CLI_ACTOR, po_id, quantities, s.replenishment.late_deliveries_before_switch)
+
+    po = _with_services(database_url, run)
+    console.print(f"PO {po_id} is now {getattr(po, 'status', '?')}")
+
+
+@po_app.command("cancel")
+def po_cancel(po_id: str, database_url: DatabaseOpt = None) -> None:
+    """Cancel a PO; what is still in transit is given back."""
+    from stockd.service_layer.purchasing import cancel_po
+
+    _with_services(database_url, lambda s, uow: cancel_po(uow, s.env, CLI_ACTOR, po_id))
+    console.print(f"PO {po_id} cancelled")
+
+
+suppliers_app = typer.Typer(help="Suppliers and their reliability.", no_args_is_help=True)
+app.add_typer(suppliers_app, name="suppliers")
+
+
+@suppliers_app.command("stats")
+def suppliers_stats(database_url: DatabaseOpt = None) -> None:
+    """On-time rate and measured lead time of every supplier."""
+    from stockd.domain.replenishment import Reliability
+    from stockd.service_layer.purchasing import reliability
+
+    async def all_stats(s: Stockd, uow: UnitOfWork) -> list[Reliability]:
+        return [await reliability(uow, sup.code) for sup in await uow.replenishment.list_suppliers()]
+
+    for r in _with_services(database_url, all_stats):
+        rate = f"{r.on_time_rate:.0%}" if r.on_time_rate is not None else "-"
+        source = "measured" if r.lead_time.measured else "promised"
+        typer.echo(f"{r.supplier:<12} receipts {r.receipts:<4} late {r.late_receipts:<4} on time {rate:<5} "
+                   f"lead time {r.lead_time.mean:.1f}±{r.lead_time.std:.1f} d ({source}; promised "
+                   f"{r.promised_lead_time_days} d)")
+
 
 channels_app = typer.Typer(help="Sales channels: definitions, push status, resync.", no_args_is_help=True)
 app.add_typer(channels_app, name="channels")

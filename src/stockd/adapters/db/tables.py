@@ -438,3 +438,147 @@ webhook_deliveries = Table(
     Index("ix_webhook_deliveries_subscription_event", "subscription_id", "event_id", unique=True),
     Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
 )
+
+
+# --- Replenishment: suppliers, what they sell, reorder policies, purchase orders, receipts, budgets.
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("contact", String(200)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("lead_time_days >= 0", name="lead_time_not_negative"),
+)
+
+supplier_products = Table(
+    "supplier_products",
+    metadata,
+    Column("supplier", String(64), ForeignKey("suppliers.code"), primary_key=True),
+    Column("sku", String(64), ForeignKey("products.sku"), primary_key=True),
+    Column("unit_cost", Numeric(14, 4), nullable=False),
+    Column("pack_size", Integer, nullable=False),
+    Column("min_order", Integer, nullable=False),
+    Column("priority", String(8), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    # Late deliveries of this SKU by this supplier; at the threshold its orders go to the backup (suspended).
+    Column("late_deliveries", Integer, nullable=False, default=0),
+    Column("suspended", Boolean, nullable=False, default=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("pack_size >= 1 AND min_order >= 0 AND unit_cost >= 0", name="quantities"),
+    CheckConstraint("priority IN ('primary', 'backup')", name="priority"),
+    Index("ix_supplier_products_sku", "sku"),
+)
+
+reorder_policies = Table(
+    "reorder_policies",
+    metadata,
+    Column("sku", String(64), ForeignKey("products.sku"), primary_key=True),
+    Column("location", String(64), ForeignKey("locations.code"), primary_key=True),
+    Column("service_level", Numeric(6, 4), nullable=False),
+    Column("order_method", String(8), nullable=False),
+    Column("cover_days", Integer, nullable=False),
+    Column("static_reorder_point", BigInteger),
+    Column("static_order_quantity", BigInteger),
+    Column("reorder_point", BigInteger, nullable=False),
+    Column("safety_stock", BigInteger, nullable=False),
+    Column("order_quantity", BigInteger, nullable=False),
+    Column("daily_demand", Numeric(18, 6), nullable=False),
+    Column("demand_sigma", Numeric(18, 6), nullable=False),
+    Column("lead_time_days", Numeric(12, 4), nullable=False),
+    Column("lead_time_std", Numeric(12, 4), nullable=False),
+    Column("forecast_method", String(16)),
+    Column("supplier", String(64)),
+    Column("low", Boolean, nullable=False, default=False),
+    Column("computed_at", UtcDateTime),
+    Column("reviewed_at", UtcDateTime),
+    CheckConstraint("service_level > 0 AND service_level < 1", name="service_level"),
+    CheckConstraint("order_method IN ('cover', 'eoq')", name="order_method"),
+)
+
+reorder_point_changes = Table(
+    "reorder_point_changes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sku", String(64), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("old", Numeric(18, 4)),
+    Column("new", Numeric(18, 4)),
+    Column("reason", String(300), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Index("ix_reorder_point_changes_sku_location", "sku", "location"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("supplier", String(64), ForeignKey("suppliers.code"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("total", Numeric(18, 4), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expected_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("received_at", UtcDateTime),
+    Column("late", Boolean, nullable=False, default=False),
+    Column("run_id", String(36)),
+    CheckConstraint(
+        "status IN ('draft', 'sent', 'partially_received', 'received', 'cancelled')", name="status"
+    ),
+    Index("ix_purchase_orders_status", "status"),
+    Index("ix_purchase_orders_created_at", "created_at"),
+)
+
+purchase_order_lines = Table(
+    "purchase_order_lines",
+    metadata,
+    Column("po_id", String(36), ForeignKey("purchase_orders.id"), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("location", String(64), primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False, default=0),
+    Column("unit_cost", Numeric(14, 4), nullable=False),
+    CheckConstraint("quantity > 0 AND received >= 0 AND received <= quantity", name="quantities"),
+)
+
+supplier_receipts = Table(
+    "supplier_receipts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("po_id", String(36), ForeignKey("purchase_orders.id"), nullable=False),
+    Column("supplier", String(64), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("location", String(64), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("lead_time_days", Numeric(12, 4), nullable=False),
+    Column("late", Boolean, nullable=False),
+    Index("ix_supplier_receipts_supplier", "supplier"),
+)
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("period", String(7), primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("amount", Numeric(18, 4), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+)
+
+replenishment_runs = Table(
+    "replenishment_runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("ran_at", UtcDateTime, nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("body", JSON, nullable=False),
+    Index("ix_replenishment_runs_ran_at", "ran_at"),
+)

@@ -23,6 +23,7 @@ from stockd.adapters.db.inbox import SqlInbox
 from stockd.adapters.db.insights import SqlInsightsReader
 from stockd.adapters.db.ledger import SqlLedger
 from stockd.adapters.db.queries import SqlMovementReader, SqlStockReader
+from stockd.adapters.db.replenishment import SqlReplenishmentRepository
 from stockd.adapters.db.reservations import SqlReservationRepository, SqlTransferRepository
 from stockd.adapters.db.security import SqlAuditLog, SqlKeyRepository
 from stockd.adapters.db.webhooks import SqlWebhookRepository
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.abc = SqlAbcRepository(conn)
         self.alerts = SqlAlertRepository(conn)
         self.webhooks = SqlWebhookRepository(conn)
+        self.replenishment = SqlReplenishmentRepository(conn)
         return self
 
     @property

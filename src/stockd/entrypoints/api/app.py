@@ -18,7 +18,17 @@ from stockd.entrypoints.api.edge import EdgeGuard
 from stockd.entrypoints.api.feed import ChangeFeed, run_feed
 from stockd.entrypoints.api.limits import RateLimiter
 from stockd.entrypoints.api.observability import Metrics, ObservabilityMiddleware
-from stockd.entrypoints.api.routes import alerts, catalog, counts, devices, health, reservations, security, stock
+from stockd.entrypoints.api.routes import (
+    alerts,
+    catalog,
+    counts,
+    devices,
+    health,
+    replenishment,
+    reservations,
+    security,
+    stock,
+)
 from stockd.entrypoints.api.routes import channels as sales_channels
 from stockd.entrypoints.api.routes import feed as live
 from stockd.entrypoints.api.routes import webhooks as webhook_routes
@@ -26,6 +36,7 @@ from stockd.entrypoints.workers.channels import run_channel_sync
 from stockd.entrypoints.workers.consumers import run_consumers
 from stockd.entrypoints.workers.notifications import run_schedules, run_webhook_deliveries
 from stockd.entrypoints.workers.relay import RelayStats, run_relay
+from stockd.entrypoints.workers.replenisher import run_replenisher
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
 API_PREFIX = "/v1"
@@ -43,9 +54,8 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
         # The relay runs in the server so a committed change reaches the bus within milliseconds (its commit
         # rings the relay's doorbell); `sweeper=False` (tests driving the app by hand) leaves both off.
         relay = functools.partial(run_relay, stats=relay_stats)
-        tasks = [asyncio.create_task(job(wired, stop)) for job in (run_sweeper, relay)] if sweeper else []
-        if sweeper:
-            tasks += [asyncio.create_task(job(wired, stop)) for job in (run_schedules, run_webhook_deliveries)]
+        jobs = (run_sweeper, relay, run_replenisher, run_schedules, run_webhook_deliveries)
+        tasks = [asyncio.create_task(job(wired, stop)) for job in jobs] if sweeper else []
         if sweeper and wired.bus is not None:
             # With the in-process bus stockd's consumers live here; with RabbitMQ, in `stockd worker`.
             tasks.append(asyncio.create_task(run_consumers(wired, stop)))
@@ -72,7 +82,8 @@ def create_app(settings: Settings | None = None, services: Stockd | None = None,
     relay_stats = app.state.relay_stats = RelayStats()
     metrics = app.state.metrics = Metrics(relay_stats)
     errors.install(app)
-    for module in (catalog, stock, reservations, devices, security, live, counts, alerts, webhook_routes):
+    routers = (catalog, stock, reservations, devices, security, live, counts, alerts, webhook_routes, replenishment)
+    for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(sales_channels.router, prefix=API_PREFIX)
     app.include_router(health.router)

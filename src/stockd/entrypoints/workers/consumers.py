@@ -12,8 +12,9 @@ marking work for a task of its own); a slow call such as a channel's HTTP API be
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -78,3 +79,28 @@ def _webhooks(stockd: Stockd) -> Consumer:
 
 
 CONSUMERS.extend([_alerts, _webhooks])
+
+
+def low_stock_consumer(stockd: Stockd) -> Consumer:
+    """Replenishment's watcher: stock.low / stock.low_cleared when a row crosses its reorder point."""
+    from stockd.service_layer.consumers import apply_once
+    from stockd.service_layer.ports import InboxUnitOfWork
+    from stockd.service_layer.replenishment import LowStockWatch, apply_stock_event
+
+    watch = LowStockWatch(stockd.runner)
+
+    async def apply(uow: InboxUnitOfWork, event: dict[str, Any]) -> None:
+        await apply_stock_event(uow, stockd.env, event)
+
+    async def handle(event: Mapping[str, Any]) -> None:
+        if event.get("type") in ("stock.low", "stock.low_cleared"):
+            return  # its own output, also under stock.#
+        sku, location = event.get("sku"), event.get("location")
+        if not isinstance(sku, str) or not isinstance(location, str) or not await watch.concerns(sku, location):
+            return
+        await apply_once(stockd.consumer_uow, stockd.env.clock, "replenishment-low-stock", dict(event), apply)
+
+    return Consumer("replenishment-low-stock", ("stock.#",), handle)
+
+
+CONSUMERS.append(low_stock_consumer)

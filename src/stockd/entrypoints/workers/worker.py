@@ -16,6 +16,7 @@ from stockd.entrypoints.workers.consumers import run_consumers
 from stockd.entrypoints.workers.device_source import run_device_source
 from stockd.entrypoints.workers.notifications import run_schedules, run_webhook_deliveries
 from stockd.entrypoints.workers.relay import run_relay
+from stockd.entrypoints.workers.replenisher import run_replenisher
 from stockd.entrypoints.workers.sweeper import run_sweeper
 
 log = structlog.get_logger("stockd.worker")
@@ -29,7 +30,7 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    jobs: list[Coroutine[Any, Any, None]] = [run_sweeper(stockd, stop)]
+    jobs: list[Coroutine[Any, Any, None]] = [run_sweeper(stockd, stop), run_replenisher(stockd, stop)]
     jobs += [run_schedules(stockd, stop), run_webhook_deliveries(stockd, stop)]
     if stockd.bus is None:
         jobs.append(run_relay(stockd, stop))
