@@ -59,6 +59,18 @@ def operations(base: str, key: str) -> None:
             count.raise_for_status()  # 20 of 25 (20% off) freezes; 37 of 40 (7.5%) is investigated
             api.post(f"/v1/counts/{count.json()['id']}/submit", json={"counted": counted}).raise_for_status()
         api.post("/v1/abc/recompute").raise_for_status()
+        for code, lead in (("FASTCO", 0), ("SLOWCO", 21)):  # promised today (late once sent) / in three weeks
+            api.post("/v1/suppliers", json={"code": code, "name": f"{code} Ltd", "currency": "USD",
+                                            "lead_time_days": lead}).raise_for_status()
+        for code, sku, location, cost in (("FASTCO", "BOTTLE-STEEL", "WH-EAST", "6.90"),
+                                          ("SLOWCO", "TEE-WHT-M", "WH-WEST", "4.10")):
+            api.put(f"/v1/suppliers/{code}/products/{sku}", json={"unit_cost": cost}).raise_for_status()
+            api.put(f"/v1/reorder-policies/{sku}/{location}",
+                    json={"static_reorder_point": 100, "static_order_quantity": 48}).raise_for_status()
+        run = api.post("/v1/replenishment/run", json={})
+        run.raise_for_status()
+        for po in run.json()["purchase_orders"]:
+            api.post(f"/v1/purchase-orders/{po['id']}/send").raise_for_status()
         channels = (("wholesale", "0.8", ["WH-EAST", "WH-WEST"]), ("marketplace", "0.5", ["WH-EAST"]))
         for name, buffer, locations in channels:
             api.post("/v1/channels", json={"name": name, "connector": "webhook", "buffer": buffer,
@@ -128,6 +140,7 @@ def shoot(base: str, key: str) -> None:
         page.wait_for_selector("#distribution table")
         page.wait_for_selector("#h-events")
         for ready in ("#items-alerts li[data-kind=channel_sync_failing]", "#items-frozen li[data-sku]",
+                      "#items-purchase_orders li.late",
                       "#items-counts_due .due[data-class=A]", "#items-channels li[data-channel]"):
             page.wait_for_selector(ready, timeout=20_000)
         page.screenshot(path=str(OUT / "stock.png"), full_page=True)

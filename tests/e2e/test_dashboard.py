@@ -108,6 +108,7 @@ def test_a_reservation_made_over_the_api_shows_on_the_open_page_within_two_secon
     expect(page.locator("#items-frozen")).to_contain_text("Nothing is frozen.")
     expect(page.locator("#items-counts_due li[data-location=WH-EAST] .due-total")).to_have_text("7")
     expect(page.locator("#items-channels")).to_contain_text("No channel has listings.")
+    expect(page.locator("#items-purchase_orders")).to_contain_text("No purchase order in transit.")
     expect(page.locator("#h-channels")).to_contain_text("no channels")
 
 

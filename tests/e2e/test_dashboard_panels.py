@@ -135,7 +135,6 @@ def test_a_viewer_sees_alerts_without_a_button_and_may_not_acknowledge(
     item = page.locator(f"#alert-{alert['id']}")
     expect(item).to_contain_text("TEE-WHT-M is out of stock at STORE-NYC")
     expect(page.locator("#panel-alerts button")).to_have_count(0)
-    expect(page.locator("#panel-purchase_orders .placeholder")).to_be_visible()
 
     with httpx.Client(base_url=server.base, timeout=10) as http:
         assert http.post("/login", data={"api_key": server.viewer}).status_code == 303
@@ -166,6 +165,48 @@ def test_the_dashboard_stream_names_alerts_and_freezes_for_the_panels(server: Se
         badge = next(line for line in seen if "-frozen" in line and "hx-swap-oob" in line)
         assert row("CAP-NVY", "STORE-NYC")[1:] + "-frozen" in badge and "badge frozen" in badge
         api_json(server, "POST", f"/v1/counts/{count['id']}/resolve", 200, json={"action": "reject"})
+
+
+def test_purchase_orders_in_transit_show_with_the_late_ones_flagged_first(page: Page, server: Server) -> None:  # noqa: F811
+    for code, lead in (("FASTCO", 0), ("SLOWCO", 30)):  # promised today (so already late once sent) / in 30 days
+        api_json(server, "POST", "/v1/suppliers", 201,
+                 json={"code": code, "name": f"{code} Ltd", "currency": "USD", "lead_time_days": lead})
+    api_json(server, "PUT", "/v1/suppliers/FASTCO/products/BOTTLE-STEEL", 200, json={"unit_cost": "6.90"})
+    api_json(server, "PUT", "/v1/suppliers/SLOWCO/products/MUG-LOGO", 200, json={"unit_cost": "2.75"})
+    api_json(server, "PUT", "/v1/reorder-policies/BOTTLE-STEEL/WH-EAST", 200,
+             json={"static_reorder_point": 50, "static_order_quantity": 40})
+    api_json(server, "PUT", "/v1/reorder-policies/MUG-LOGO/WH-EAST", 200,
+             json={"static_reorder_point": 100, "static_order_quantity": 24})
+    run = api_json(server, "POST", "/v1/replenishment/run", 200, json={})
+    drafted = {po["supplier"]: po["id"] for po in run["purchase_orders"]}
+    assert set(drafted) == {"FASTCO", "SLOWCO"}, run
+    log_in(page, server, server.viewer)
+    panel = page.locator("#items-purchase_orders")
+    expect(panel).to_contain_text("No purchase order in transit.")  # drafts are not in transit
+
+    for po_id in drafted.values():
+        api_json(server, "POST", f"/v1/purchase-orders/{po_id}/send", 200)
+    page.reload()
+    orders = panel.locator("li[data-po]")
+    expect(orders).to_have_count(2)
+    expect(orders.first).to_have_attribute("data-po", drafted["FASTCO"])
+    expect(orders.first.locator(".late-flag")).to_contain_text("late")
+    expect(orders.nth(1)).to_have_attribute("data-po", drafted["SLOWCO"])
+    expect(orders.nth(1).locator(".late-flag")).to_have_count(0)
+    expect(page.locator("#panel-purchase_orders h2")).to_contain_text("2 in transit, 1 late")
+
+    mug = next(ln for ln in api_json(server, "GET", f"/v1/purchase-orders/{drafted['SLOWCO']}", 200)["lines"]
+               if ln["location"] == "WH-EAST")
+    api_json(server, "POST", f"/v1/purchase-orders/{drafted['SLOWCO']}/receive", 200,
+             json={"lines": [{"sku": "MUG-LOGO", "location": "WH-EAST", "quantity": 4}]})
+    page.reload()
+    expect(orders.nth(1)).to_have_attribute("data-status", "partially_received")
+    expect(orders.nth(1).locator(".outstanding")).to_have_text(str(mug["quantity"] - 4))
+    api_json(server, "POST", f"/v1/purchase-orders/{drafted['FASTCO']}/receive", 200, json={})
+    page.reload()
+    expect(orders).to_have_count(1)
+    expect(page.locator("#panel-purchase_orders h2 small")).to_have_text("(1 in transit)")
+    expect(page.locator("#panel-purchase_orders .late-flag")).to_have_count(0)
 
 
 @pytest.fixture(autouse=True)

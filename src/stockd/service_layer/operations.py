@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from stockd.domain.alerts import Alert, AlertStatus
 from stockd.domain.counting import AbcClass, CountPolicy, CountTask, DueCount
+from stockd.domain.replenishment import PoStatus, PurchaseOrder
 from stockd.service_layer import alerts, counting
 from stockd.service_layer.channel_ports import ChannelSyncSummary
 from stockd.service_layer.env import Env
@@ -14,6 +15,7 @@ from stockd.service_layer.ports import Actor, AlertFilter, FrozenRow, UnitOfWork
 
 PANEL_ROWS = 50  # the most items a panel lists; the total is still counted where it matters
 DUE_SCAN = 5000  # due rows read to count them per location
+PO_SCAN = 1000  # purchase orders read per status
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,18 @@ class LocationDue:
     total: int = 0
     by_class: dict[AbcClass, int] = field(default_factory=lambda: dict.fromkeys(AbcClass, 0))
     first: list[DueCount] = field(default_factory=list)  # A before B before C
+
+
+@dataclass(frozen=True)
+class InTransitPo:
+    po: PurchaseOrder
+    late: bool  # flagged late, or past its expected date and not yet flagged by the schedule
+    days_late: float
+    outstanding: int  # units ordered and not yet received
+
+    @property
+    def locations(self) -> list[str]:
+        return sorted({ln.location for ln in self.po.lines})
 
 
 async def unresolved_alerts(uow: UnitOfWork, actor: Actor, limit: int = PANEL_ROWS) -> list[Alert]:
@@ -72,3 +86,22 @@ def _sees(actor: Actor, channel: str, locations: set[str]) -> bool:
     if actor.channel is not None and actor.channel != channel:
         return False
     return actor.locations is None or bool(locations & actor.locations)
+
+
+async def purchase_orders_in_transit(uow: UnitOfWork, env: Env, actor: Actor, limit: int = PANEL_ROWS
+                                     ) -> list[InTransitPo]:
+    """Sent and partially received purchase orders, late ones first, then by expected date. A location-scoped key
+    sees the orders with a line at one of its locations."""
+    now = env.clock.now()
+    found: list[PurchaseOrder] = []
+    for status in (PoStatus.SENT, PoStatus.PARTIALLY_RECEIVED):
+        found += await uow.replenishment.list_pos(status, None, PO_SCAN)
+    items = []
+    for po in found:
+        if actor.locations is not None and not any(ln.location in actor.locations for ln in po.lines):
+            continue
+        overdue = max(0.0, (now - po.expected_at).total_seconds() / 86400)
+        items.append(InTransitPo(po, po.late or overdue > 0, overdue,
+                                 sum(max(0, ln.outstanding) for ln in po.lines)))
+    items.sort(key=lambda i: (not i.late, i.po.expected_at, i.po.id))
+    return items[:limit]

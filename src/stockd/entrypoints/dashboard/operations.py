@@ -1,5 +1,6 @@
-"""The operations panels wired to their features: open alerts (acknowledged from the page), frozen SKUs, counts due
-and channel sync. Each loader reads through a use case in the logged-in key's scope."""
+"""The operations panels wired to their features: open alerts (acknowledged from the page), counts due, frozen SKUs,
+purchase orders in transit (late ones flagged) and channel sync. Each loader reads through a use case in the
+logged-in key's scope."""
 
 from __future__ import annotations
 
@@ -44,10 +45,16 @@ async def load_channels(stockd: Stockd, actor: Actor) -> dict[str, Any]:
     return {"channels": await stockd.runner.run(lambda uow: operations.channel_sync(uow, actor))}
 
 
+async def load_purchase_orders(stockd: Stockd, actor: Actor) -> dict[str, Any]:
+    found = await stockd.runner.run(lambda uow: operations.purchase_orders_in_transit(uow, stockd.env, actor))
+    return {"orders": found, "late": sum(1 for o in found if o.late)}
+
+
 PANELS = (
     Panel("alerts", "Open alerts", load=load_alerts, sse_event=ALERT_EVENT),
     Panel("counts_due", "Counts due", load=load_counts_due, refresh_seconds=15),
     Panel("frozen", "Frozen SKUs", load=load_frozen, sse_event=FROZEN_EVENT),
+    Panel("purchase_orders", "Purchase orders in transit and late", load=load_purchase_orders, refresh_seconds=10),
     Panel("channels", "Channel sync", load=load_channels),
 )
 

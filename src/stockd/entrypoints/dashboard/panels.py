@@ -1,7 +1,7 @@
 """Operations panels on the overview page, each loaded (and refreshed) by htmx from /ui/panels/{id}.
 
-Each panel starts as a placeholder here; alerts, counts due, frozen SKUs and channel sync are wired in
-operations.py (purchase orders not yet). Wiring one is: write an async loader `(Stockd, Actor) -> Mapping[str,
+Each panel starts as a placeholder here; alerts, counts due, frozen SKUs, purchase orders and channel sync are
+wired in operations.py. Wiring one is: write an async loader `(Stockd, Actor) -> Mapping[str,
 Any]` that reads through a use case, and register it in `install()` (operations.register does):
 `app.state.panels.register(Panel("alerts", "Open alerts", load=load_alerts, template="panels/list.html"))`.
 `panels/list.html` renders `items`: mappings with `text`, optional `detail`, and an optional button
