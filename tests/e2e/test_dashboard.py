@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,6 +210,10 @@ def test_session_cookie_and_csrf(server: Server) -> None:
 def test_every_request_is_one_json_log_line_without_keys(server: Server) -> None:
     with server.api() as api:
         api.get("/v1/stock/TEE-BLK-M", headers={"X-Request-Id": "trace-me-1"})
+    # The request's line is written once the response has gone out: under load, a moment after the client has it.
+    deadline = time.monotonic() + 5
+    while "trace-me-1" not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
     requests = [entry for entry in lines if entry.get("event") == "request"]
     mine = [entry for entry in requests if entry["request_id"] == "trace-me-1"]
