@@ -28,8 +28,13 @@ chromium:
 	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) || \
 	  { echo "install chromium (apt-get install chromium) to run the browser tests" >&2; exit 1; }; }
 
+# The in-process matrix, fuzz and unit tests run on both CPUs; the rest (real servers, broker and database
+# outages, timing assertions) one at a time.
+PARALLEL_TESTS := tests/unit tests/e2e/test_security.py tests/e2e/test_fuzz.py tests/e2e/test_bad_input.py
+
 test: install lint chromium
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 2 $(PARALLEL_TESTS)
+	$(BIN)/pytest -q -p no:cacheprovider $(addprefix --ignore=,$(PARALLEL_TESTS))
 
 bench: install
 	$(BIN)/python bench/reserve_bench.py
