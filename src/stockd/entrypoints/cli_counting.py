@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
-from stockd.bootstrap import Stockd, bootstrap
-from stockd.config import Settings
+from stockd.bootstrap import Stockd
 from stockd.domain.alerts import AlertKind, AlertStatus
-from stockd.domain.errors import StockdError
 from stockd.entrypoints.policies import abc_policy, count_policy
 from stockd.service_layer import alerts, counting, webhooks
 from stockd.service_layer.ports import Actor, AlertFilter, UnitOfWork
@@ -39,20 +36,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _run(database_url: str | None, action: Callable[[Stockd, UnitOfWork], Awaitable[T]]) -> T:
-    settings = Settings(database_url=database_url) if database_url else Settings()
+    # Imported here: cli.py registers these commands, so it imports this module first.
+    from stockd.entrypoints.cli import _with_services
 
-    async def run() -> T:
-        services = bootstrap(settings)
-        try:
-            return await services.runner.run(lambda uow: action(services, uow))
-        finally:
-            await services.close()
-
-    try:
-        return asyncio.run(run())
-    except StockdError as exc:
-        console.print(f"[red]refused:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
+    return _with_services(database_url, action)
 
 
 @counts_app.command("due")
