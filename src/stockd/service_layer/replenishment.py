@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from stockd.domain.replenishment import (
     stockout_risk,
 )
 from stockd.domain.stock import StockLevel
+from stockd.service_layer.cache import Refreshed
 from stockd.service_layer.env import Env
 from stockd.service_layer.ports import Actor, Forecaster, UnitOfWork
 from stockd.service_layer.purchasing import money, po_event_lines, reliability
@@ -374,15 +374,11 @@ class LowStockWatch:
     created since the last read is watched from the next read on."""
 
     def __init__(self, runner: Runner, ttl: float = 30.0) -> None:
-        self._runner = runner
-        self._ttl = ttl
-        self._keys: set[Key] = set()
-        self._read_at: float | None = None
+        self._keys = Refreshed(runner, _policy_keys, ttl)
 
     async def concerns(self, sku: str, location: str) -> bool:
-        now = time.monotonic()
-        if self._read_at is None or now - self._read_at >= self._ttl:
-            policies = await self._runner.run(lambda uow: uow.replenishment.list_policies())
-            self._keys = {p.key for p in policies}
-            self._read_at = now
-        return (sku, location) in self._keys
+        return (sku, location) in await self._keys.get()
+
+
+async def _policy_keys(uow: UnitOfWork) -> set[Key]:
+    return {p.key for p in await uow.replenishment.list_policies()}

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -18,6 +16,7 @@ from stockd.bootstrap import Stockd
 from stockd.domain.webhooks import DeliveryStatus, Subscription
 from stockd.entrypoints.policies import abc_policy, retry_policy, spike_policy
 from stockd.service_layer import alerting, counting, webhooks
+from stockd.service_layer.cache import Refreshed
 from stockd.service_layer.consumers import apply_once
 from stockd.service_layer.ports import InboxUnitOfWork, UnitOfWork, WebhookSender
 from stockd.service_layer.runner import StorageUnavailableError
@@ -33,29 +32,11 @@ WEBHOOK_BINDINGS = ("stock.#", "sku.#", "count.#", "alert.#", "po.#", "supplier.
 DELIVERY_BATCH = 50
 
 
-class _Refreshed(Generic[T]):
-    """A value read from the database at most every `ttl` seconds (per process)."""
-
-    def __init__(self, stockd: Stockd, read: Callable[[UnitOfWork], Awaitable[T]], ttl: float) -> None:
-        self._stockd, self._read, self._ttl = stockd, read, ttl
-        self._value: T | None = None
-        self._at = -math.inf
-
-    async def get(self) -> T:
-        if self._value is None or time.monotonic() - self._at >= self._ttl:
-            self._value = await self._stockd.runner.run(self._read)
-            self._at = time.monotonic()
-        return self._value
-
-    def forget(self) -> None:
-        self._value = None
-
-
 def alert_handler(stockd: Stockd) -> Handler:
     """Events to alerts, each event applied once (the inbox drops redeliveries and stale stock events). Stock events
     that cannot change an alert (the great majority) are passed over without a transaction."""
     spikes = spike_policy(stockd.settings)
-    out_of_stock = _Refreshed(stockd, alerting.rows_out_of_stock, stockd.settings.notification_cache_seconds)
+    out_of_stock = Refreshed(stockd.runner, alerting.rows_out_of_stock, stockd.settings.notification_cache_seconds)
 
     async def apply(uow: InboxUnitOfWork, event: dict[str, Any]) -> None:
         await alerting.on_event(uow, stockd.env, spikes, event)
@@ -77,7 +58,7 @@ def webhook_handler(stockd: Stockd) -> Handler:
     async def active(uow: UnitOfWork) -> list[Subscription]:
         return await uow.webhooks.active()
 
-    subscriptions = _Refreshed(stockd, active, stockd.settings.notification_cache_seconds)
+    subscriptions = Refreshed(stockd.runner, active, stockd.settings.notification_cache_seconds)
 
     async def handle(event: Mapping[str, Any]) -> None:
         wanted = [s.id for s in await subscriptions.get() if s.wants(str(event.get("type", "")))]
